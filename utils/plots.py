@@ -1,0 +1,110 @@
+"""Plots used across the chapters (matplotlib only; each returns its Figure)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._checks import as_float_array, check_int
+from .activations import ACTIVATIONS, get_activation
+
+__all__ = ["activation_curve", "plot_activations", "plot_decision_boundary", "plot_gate"]
+
+
+def activation_curve(name: str, z=None, alpha: float = 0.01):
+    """Values and derivatives of an activation on a grid: returns ``(z, f(z), f'(z))``.
+
+    This is the computation behind the activation explorer widget. ``alpha`` is used by
+    ``leaky_relu`` only.
+    """
+    z = np.linspace(-6.0, 6.0, 401) if z is None else as_float_array(z, "z", ndim=1)
+    f, df = get_activation(name)
+    if name == "leaky_relu":
+        return z, f(z, alpha), df(z, alpha)
+    return z, np.asarray(f(z)), np.asarray(df(z))
+
+
+def plot_activations(names=ACTIVATIONS, z=None, alpha=0.01, axes=None):
+    """Plot each activation (top row) above its derivative (bottom row)."""
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ValueError("give at least one activation name")
+    if axes is None:
+        fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names), 4.2),
+                                 sharex=True, squeeze=False)
+    else:
+        axes = np.asarray(axes).reshape(2, len(names))
+        fig = axes[0, 0].figure
+    for col, name in enumerate(names):
+        zz, f, df = activation_curve(name, z, alpha)
+        axes[0, col].plot(zz, f, color="C0")
+        axes[0, col].set_title(name)
+        axes[1, col].plot(zz, df, color="C3")
+        for ax in axes[:, col]:
+            ax.axhline(0, color="0.8", lw=0.8)
+            ax.axvline(0, color="0.8", lw=0.8)
+    axes[0, 0].set_ylabel("f(z)")
+    axes[1, 0].set_ylabel("f'(z)")
+    for ax in axes[1]:
+        ax.set_xlabel("z")
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_boundary(predict, X, y, ax=None, resolution=200, title=None, padding=0.5):
+    """Colour the plane by ``predict`` (a function of an (N, 2) array) and scatter (X, y).
+
+    ``predict`` may return class labels or scores; the regions are filled by its value.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"a decision boundary is drawn for 2 features, X has {X.shape[1]}")
+    resolution = check_int(resolution, "resolution", low=10)
+    y = np.asarray(y).reshape(-1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 4))
+    lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([g0.ravel(), g1.ravel()])
+    values = np.asarray(predict(grid), dtype=np.float64).reshape(g0.shape)
+    ax.contourf(g0, g1, values, levels=20 if np.unique(values).size > 3 else 2,
+                cmap="RdBu", alpha=0.35)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu", edgecolors="k", s=40)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax.figure
+
+
+def plot_gate(X, t, w=None, b=None, ax=None, title=None):
+    """Scatter a 2-input gate's truth table and, if given, the line w . x + b = 0."""
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"plot_gate draws 2-input gates, X has {X.shape[1]} columns")
+    t = np.asarray(t).reshape(-1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2))
+    positive = t > 0
+    ax.scatter(*X[positive].T, marker="o", s=120, c="C0", label="target 1", zorder=3)
+    ax.scatter(*X[~positive].T, marker="x", s=120, c="C3", label="target 0/-1", zorder=3)
+    lo, hi = X.min() - 0.5, X.max() + 0.5
+    if w is not None:
+        w = as_float_array(w, "w", ndim=1)
+        b = float(b)
+        xs = np.linspace(lo, hi, 2)
+        if abs(w[1]) > 1e-12:
+            ax.plot(xs, -(w[0] * xs + b) / w[1], "k--", lw=1.5, label="w.x + b = 0")
+        elif abs(w[0]) > 1e-12:
+            ax.axvline(-b / w[0], color="k", ls="--", lw=1.5, label="w.x + b = 0")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax.figure
