@@ -1,0 +1,1 @@
+"""Instructor tooling for the course: ``python -m course --help``."""

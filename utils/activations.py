@@ -57,7 +57,9 @@ def sigmoid_grad(z):
 
 
 def tanh(z):
-    """Hyperbolic tangent, tanh(z) = (e^z - e^(-z)) / (e^z + e^(-z)) = 2 sigma(2z) - 1, range (-1, 1).
+    """Hyperbolic tangent, tanh(z) = (e^z - e^(-z)) / (e^z + e^(-z)) = 2 sigma(2z) - 1.
+
+    Range (-1, 1).
 
     Stable form: tanh(z) = sign(z) (1 - e^(-2|z|)) / (1 + e^(-2|z|)).
     """

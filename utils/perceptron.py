@@ -126,7 +126,8 @@ def train_perceptron(X, T, alpha=1.0, theta=0.0, max_epochs=100) -> PerceptronRe
                 W += np.outer(x, step)
                 b += step
                 updates += 1
-        history.append({"epoch": epoch, "w": W.copy(), "b": b.copy(),
+        history.append({"epoch": epoch, "w": W[:, 0].copy() if single else W.copy(),
+                        "b": b[0].copy() if single else b.copy(),
                         "updates": updates, "errors": errors})
         if updates == 0:
             converged = True

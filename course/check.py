@@ -1,0 +1,179 @@
+"""``course check``: the course is consistent before anything reaches students.
+
+- metadata: every nbgrader cell is well formed (snake_case unique grade_ids, points on
+  tests cells only, balanced delimiters, no test cell ending in a bare value that
+  nbgrader would read as partial credit) and source notebooks carry no outputs;
+- sync: the committed release is what nbgrader generates from the source now;
+- leaks: no solution code and no hidden test reaches the release;
+- with ``grade=True``: the solved source scores full marks and the blank release zero.
+"""
+
+from __future__ import annotations
+
+import ast
+import tempfile
+from pathlib import Path
+
+from . import workspace
+from .notebooks import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    GRADE_ID,
+    fill_answers,
+    grade_id,
+    is_answer,
+    is_tests,
+    nbgrader_meta,
+    notebook_path,
+    read,
+    solution_regions,
+    test_points,
+)
+
+
+def _last_statement_is_value(source: str) -> bool:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and isinstance(body[-1], ast.Expr) and not isinstance(body[-1].value,
+                                                                            ast.Call)
+
+
+def check_metadata(nb, label: str) -> list[str]:
+    problems, seen = [], set()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"{label}: cell {i} has stored outputs; strip them")
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        gid = meta.get("grade_id")
+        where = f"{label}: cell {i} ({gid})"
+        if not gid or not GRADE_ID.match(gid):
+            problems.append(f"{where}: grade_id must be snake_case")
+        if gid in seen:
+            problems.append(f"{where}: duplicate grade_id")
+        seen.add(gid)
+        if meta.get("schema_version") != 3:
+            problems.append(f"{where}: nbgrader schema_version must be 3")
+        src = cell.source
+        if is_answer(cell):
+            opens, closes = src.count(BEGIN_SOLUTION), src.count(END_SOLUTION)
+            if opens == 0 or opens != closes or len(solution_regions(src)) != opens:
+                problems.append(f"{where}: answer cell needs balanced SOLUTION delimiters")
+            if meta.get("grade"):
+                problems.append(f"{where}: answer cells carry no points; put them on tests")
+        elif is_tests(cell):
+            if float(meta.get("points", 0)) <= 0:
+                problems.append(f"{where}: tests cell without points")
+            if not meta.get("locked"):
+                problems.append(f"{where}: tests cell must be locked (read-only)")
+            if src.count(BEGIN_HIDDEN) != src.count(END_HIDDEN):
+                problems.append(f"{where}: unbalanced HIDDEN TESTS delimiters")
+            if _last_statement_is_value(src.replace(BEGIN_HIDDEN, "").replace(END_HIDDEN, "")):
+                problems.append(f"{where}: ends with a bare value, which nbgrader reads as "
+                                "partial credit")
+        elif BEGIN_SOLUTION in src or BEGIN_HIDDEN in src:
+            problems.append(f"{where}: delimiters in a cell that is neither answer nor tests")
+    return problems
+
+
+def _region_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == begin:
+            inside = True
+        elif line.strip() == end:
+            inside = False
+        elif inside:
+            lines.append(line.strip())
+    return lines
+
+
+def check_leaks(source_nb, release_nb, label: str) -> list[str]:
+    """Solution and hidden-test lines must not appear in the release.
+
+    A line counts as secret when it occurs only inside the secret regions of the
+    source (a line such as ``return e`` that also appears in visible code is not).
+    """
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        src = cell.source
+        hidden = _region_lines(src, BEGIN_SOLUTION, END_SOLUTION)
+        hidden += _region_lines(src, BEGIN_HIDDEN, END_HIDDEN)
+        secret.update(line for line in hidden if len(line) > 8 and not line.startswith("#"))
+        stripped = [line.strip() for line in src.splitlines()]
+        public.update(set(stripped) - set(hidden))
+    secret -= public
+    problems = []
+    for i, cell in enumerate(release_nb.cells):
+        for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
+            if marker in cell.source:
+                problems.append(f"{label}: release cell {i} still contains {marker!r}")
+        for line in cell.source.splitlines():
+            if line.strip() in secret:
+                problems.append(f"{label}: release cell {i} leaks {line.strip()[:70]!r}")
+        for out in cell.get("outputs", []):
+            problems.append(f"{label}: release cell {i} has an output ({out.get('output_type')})")
+    return problems
+
+
+def _comparable(nb):
+    return [(c.cell_type, c.source, nbgrader_meta(c)) for c in nb.cells]
+
+
+def check_sync(root: Path, assignment: str, scratch: Path) -> list[str]:
+    committed = notebook_path(root, "release", assignment)
+    if not committed.exists():
+        return [f"{assignment}: {committed.relative_to(root)} is missing; run `python -m course "
+                f"build {assignment}`"]
+    workspace.make_course_dir(scratch, [assignment], root)
+    fresh = read(workspace.generate(scratch, assignment))
+    if _comparable(fresh) != _comparable(read(committed)):
+        return [f"{assignment}: the committed release differs from what the source generates; "
+                f"run `python -m course build {assignment}` and commit release/"]
+    return []
+
+
+def check_grading(root: Path, assignment: str, scratch: Path) -> list[str]:
+    """Solved source must score full marks and the blank release zero, under nbgrader."""
+    workspace.make_course_dir(scratch, [assignment], root)
+    release = read(workspace.generate(scratch, assignment))
+    source = read(notebook_path(root, "source", assignment))
+    workspace.submit(scratch, assignment, "solved", fill_answers(release, source))
+    workspace.submit(scratch, assignment, "blank", release)
+    workspace.autograde(scratch, assignment)
+    got = workspace.scores(scratch, assignment)
+    problems = []
+    total = sum(test_points(source).values())
+    solved = sum(s for s, _ in got.get("solved", {}).values())
+    blank = sum(s for s, _ in got.get("blank", {}).values())
+    if solved != total:
+        lost = [g for g, (s, m) in got.get("solved", {}).items() if s != m]
+        problems.append(f"{assignment}: solved source scores {solved:g}/{total:g} (lost: {lost})")
+    if blank != 0:
+        won = [g for g, (s, _) in got.get("blank", {}).items() if s]
+        problems.append(f"{assignment}: blank release scores {blank:g}, expected 0 (won: {won})")
+    return problems
+
+
+def run_checks(root: Path, names: list[str], grade: bool = False, log=print) -> list[str]:
+    problems: list[str] = []
+    for name in names:
+        source = read(notebook_path(root, "source", name))
+        found = check_metadata(source, f"{name} (source)")
+        with tempfile.TemporaryDirectory(prefix=f"check-{name}-") as tmp:
+            found += check_sync(root, name, Path(tmp) / "sync")
+            release_path = notebook_path(root, "release", name)
+            if release_path.exists():
+                found += check_leaks(source, read(release_path), name)
+            if grade and not found:
+                found += check_grading(root, name, Path(tmp) / "grade")
+        ids = {grade_id(c) for c in source.cells if is_tests(c)}
+        log(f"{name}: {len(ids)} graded test cells, {sum(test_points(source).values()):g} points"
+            f" -- {'OK' if not found else f'{len(found)} problem(s)'}")
+        problems += found
+    return problems

@@ -1,0 +1,71 @@
+"""``python -m course``: instructor commands for the Deep Learning Fundamentals course."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .notebooks import CourseError, course_root, resolve
+
+DESCRIPTION = """\
+Instructor tooling for the Deep Learning Fundamentals nbgrader course.
+Every command drives nbgrader; run them from anywhere, they use the repository root
+as the course directory.
+
+commands:
+  build   generate release/<assignment> from source/<assignment> (nbgrader generate_assignment)
+  check   metadata valid, release in sync with source, no solution or hidden test leaked;
+          with --grade also: solved source scores full marks, blank release scores zero
+  demo    grade a simulated class (correct, partly wrong, blank, broken, corrupt) end to end
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    sub.required = True
+    p = sub.add_parser("build", help="generate the student release from source")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p = sub.add_parser("check", help="check metadata, release sync and leaks")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p.add_argument("--grade", action="store_true",
+                   help="also autograde the solved source (full marks) and blank release (zero)")
+    p = sub.add_parser("demo", help="autograde a simulated class and print its table")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="scratch course directory (default: demo_course/ in the repository)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root = course_root()
+    try:
+        names = resolve(args.assignments, root)
+        if args.command == "build":
+            from .build import build
+
+            build(root, names)
+            return 0
+        if args.command == "check":
+            from .check import run_checks
+
+            problems = run_checks(root, names, grade=args.grade)
+            for problem in problems:
+                print(f"  - {problem}")
+            print("check: OK" if not problems else f"check: {len(problems)} problem(s)")
+            return 1 if problems else 0
+        if args.command == "demo":
+            from .demo import check_names, run_demo
+
+            check_names(names)
+            ok = run_demo(root, names, (args.dir or root / "demo_course").resolve())
+            print("\ndemo: every student got the expected score" if ok
+                  else "\ndemo: some scores differ from the expected ones")
+            return 0 if ok else 1
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2

@@ -1,0 +1,106 @@
+"""Plausible wrong answers, one or more per graded function, for every assignment.
+
+Each mistake replaces one solution region of one answer cell and names the tests
+cells it must fail; every other tests cell must keep its points. The test suite
+grades a submission per mistake with nbgrader to prove it, and the demo's simulated
+students make some of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    cell: str  # grade_id of the answer cell
+    region: int  # which ### BEGIN SOLUTION region of that cell (0 = first)
+    code: str  # what the student wrote instead
+    fails: tuple[str, ...]  # grade_ids of the tests cells that must score 0
+
+
+CH1 = [
+    Mistake("threshold with > instead of >=", "threshold_unit_answer", 0,
+            "return (np.asarray(X) @ np.asarray(w) - T > 0).astype(int)",
+            ("threshold_unit_tests",)),
+    Mistake("NAND copied from AND", "gate_params_answer", 0,
+            'GATE_PARAMS = {"AND": (np.array([1.0, 1.0]), 1.5),\n'
+            '               "OR": (np.array([1.0, 1.0]), 0.5),\n'
+            '               "NAND": (np.array([1.0, 1.0]), 1.5)}',
+            ("gate_params_tests",)),
+    Mistake("step fires at y_in = theta", "bipolar_step_answer", 0,
+            "y_in = np.asarray(y_in, dtype=float)\n"
+            "return np.where(y_in >= theta, 1, np.where(y_in <= -theta, -1, 0))",
+            ("bipolar_step_tests",)),
+    Mistake("perceptron also updates when y = t", "train_perceptron_answer", 0,
+            "X = np.asarray(X, dtype=float)\n"
+            "w, b = np.zeros(X.shape[1]), 0.0\n"
+            "for epochs in range(1, max_epochs + 1):\n"
+            "    old = (w.copy(), b)\n"
+            "    for x_i, t_i in zip(X, t):\n"
+            "        w = w + alpha * t_i * x_i\n"
+            "        b = b + alpha * t_i\n"
+            "    if np.array_equal(old[0], w) and old[1] == b:\n"
+            "        break\n"
+            "return w, b, epochs",
+            ("train_perceptron_tests",)),
+    Mistake("multi-output: all units update when one is wrong", "train_perceptron_multi_answer", 0,
+            "X = np.asarray(X, dtype=float)\n"
+            "T = np.asarray(T, dtype=float)\n"
+            "W, b = np.zeros((X.shape[1], T.shape[1])), np.zeros(T.shape[1])\n"
+            "for epochs in range(1, max_epochs + 1):\n"
+            "    changed = False\n"
+            "    for x_i, t_i in zip(X, T):\n"
+            "        y = utils.bipolar_step(x_i @ W + b, theta)\n"
+            "        if np.any(y != t_i):\n"
+            "            W = W + alpha * np.outer(x_i, t_i)\n"
+            "            b = b + alpha * t_i\n"
+            "            changed = True\n"
+            "    if not changed:\n"
+            "        break\n"
+            "return W, b, epochs",
+            ("train_perceptron_multi_tests",)),
+    Mistake("naive sigmoid overflows", "sigmoid_answer", 0,
+            "return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))",
+            ("sigmoid_tests",)),
+    Mistake("sigmoid derivative as sigma(z)(1 - z)", "sigmoid_answer", 1,
+            "s = utils.sigmoid(z)\nreturn s * (1.0 - np.asarray(z))",
+            ("sigmoid_grad_tests",)),
+    Mistake("tanh from the definition overflows", "tanh_answer", 0,
+            "z = np.asarray(z, dtype=float)\n"
+            "return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))",
+            ("tanh_tests",)),
+    Mistake("tanh derivative as 1 - tanh(z)", "tanh_answer", 1,
+            "return 1.0 - utils.tanh(z)",
+            ("tanh_grad_tests",)),
+    Mistake("relu with np.max (a reduction)", "relu_answer", 0,
+            "return np.max(np.asarray(z, dtype=float), 0)",
+            ("relu_tests",)),
+    Mistake("relu derivative as sign(z)", "relu_answer", 1,
+            "return np.sign(np.asarray(z, dtype=float))",
+            ("relu_grad_tests",)),
+    Mistake("leaky relu ignores alpha", "leaky_relu_answer", 0,
+            "z = np.asarray(z, dtype=float)\nreturn np.where(z > 0, z, 0.01 * z)",
+            ("leaky_relu_tests",)),
+    Mistake("leaky relu derivative 0 for z < 0", "leaky_relu_answer", 1,
+            "return (np.asarray(z, dtype=float) > 0).astype(float)",
+            ("leaky_relu_grad_tests",)),
+    Mistake("softmax without the max shift", "softmax_answer", 0,
+            "e = np.exp(np.asarray(z, dtype=float))\nreturn e / e.sum(axis=-1, keepdims=True)",
+            ("softmax_tests",)),
+    Mistake("softmax delegated to utils", "softmax_answer", 0,
+            "return utils.softmax(z)",
+            ("softmax_tests",)),
+    Mistake("Q3 thinks binary targets lower the weights", "check_yourself_answer", 0,
+            'Q1 = "b"\nQ2 = 0.25\nQ3 = "a"\nQ4 = "b"',
+            ("q3_tests",)),
+]
+
+MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1}
+
+
+def by_name(assignment: str, *names: str) -> list[Mistake]:
+    """Look mistakes up by name (used by the demo's simulated students)."""
+    table = {m.name: m for m in MISTAKES.get(assignment, [])}
+    return [table[n] for n in names]

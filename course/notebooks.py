@@ -1,0 +1,141 @@
+"""Reading nbgrader notebooks: assignments, cells by grade_id, solution regions.
+
+Only helpers for the instructor tooling; nbgrader itself does the generating,
+executing and scoring.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CourseError(Exception):
+    """A problem the instructor must fix (bad name, missing file...): shown without traceback."""
+
+
+def course_root() -> Path:
+    """The course directory: the repository root holding nbgrader_config.py."""
+    return Path(__file__).resolve().parent.parent
+
+
+def assignments(root: Path | None = None) -> list[str]:
+    """Assignment names: the folders of ``source/`` holding a notebook of the same name."""
+    root = root or course_root()
+    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
+                  if p.stem == p.parent.name)
+
+
+def resolve(names, root: Path | None = None) -> list[str]:
+    """Check assignment names against ``source/``; no names means all of them."""
+    known = assignments(root)
+    if not known:
+        raise CourseError(f"no assignments found under {(root or course_root()) / 'source'}")
+    for name in names or ():
+        if name not in known:
+            raise CourseError(f"unknown assignment {name!r}; known: {', '.join(known)}")
+    return list(names) if names else known
+
+
+def notebook_path(root: Path, kind: str, assignment: str) -> Path:
+    return root / kind / assignment / f"{assignment}.ipynb"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell) -> str | None:
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def is_answer(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution")) and cell.cell_type == "code"
+
+
+def is_tests(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
+
+
+def test_points(nb) -> dict[str, float]:
+    """Points of every autograder-tests cell, by grade_id, in notebook order."""
+    return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_tests(c)}
+
+
+@dataclass(frozen=True)
+class Region:
+    start: int  # index of the BEGIN line
+    end: int  # index of the END line
+    indent: str
+
+
+def solution_regions(source: str) -> list[Region]:
+    """The ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` regions of a cell, in order."""
+    regions, start = [], None
+    for i, line in enumerate(source.splitlines()):
+        if line.strip() == BEGIN_SOLUTION:
+            start = i
+        elif line.strip() == END_SOLUTION and start is not None:
+            indent = re.match(r"\s*", source.splitlines()[start]).group(0)
+            regions.append(Region(start, i, indent))
+            start = None
+    return regions
+
+
+def solved_source(source: str, replacements: dict[int, str] | None = None) -> str:
+    """The cell as a student who solved it would write it: delimiters removed.
+
+    ``replacements`` maps a region index to code that takes that region's place
+    (written without indentation; it is indented like the region).
+    """
+    replacements = replacements or {}
+    lines = source.splitlines()
+    out, cursor = [], 0
+    for k, region in enumerate(solution_regions(source)):
+        out.extend(lines[cursor:region.start])
+        if k in replacements:
+            body = [region.indent + line if line else line
+                    for line in replacements[k].strip("\n").splitlines()]
+        else:
+            body = lines[region.start + 1:region.end]
+        out.extend(body)
+        cursor = region.end + 1
+    out.extend(lines[cursor:])
+    return "\n".join(out)
+
+
+def fill_answers(release_nb, source_nb, mistakes=(), drop_cells=(), skip_answers=()):
+    """A simulated submission: the release notebook with the answer cells filled in.
+
+    ``mistakes`` (objects with ``cell``, ``region`` and ``code``) replace one solution
+    region each; ``drop_cells`` are grade_ids of cells the student deleted;
+    ``skip_answers`` answer cells left as released (unanswered).
+    """
+    solutions = {grade_id(c): c.source for c in source_nb.cells if is_answer(c)}
+    replacements: dict[str, dict[int, str]] = {}
+    for m in mistakes:
+        if m.cell not in solutions:
+            raise CourseError(f"mistake {m.name!r} names unknown answer cell {m.cell!r}")
+        replacements.setdefault(m.cell, {})[m.region] = m.code
+    nb = copy.deepcopy(release_nb)
+    nb.cells = [c for c in nb.cells if grade_id(c) not in set(drop_cells)]
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if is_answer(cell) and gid not in skip_answers:
+            cell.source = solved_source(solutions[gid], replacements.get(gid))
+    return nb
