@@ -27,9 +27,9 @@ from .notebooks import (
     is_tests,
     nbgrader_meta,
     notebook_path,
+    points_by_tests_cell,
     read,
     solution_regions,
-    test_points,
 )
 
 
@@ -148,7 +148,7 @@ def check_grading(root: Path, assignment: str, scratch: Path) -> list[str]:
     workspace.autograde(scratch, assignment)
     got = workspace.scores(scratch, assignment)
     problems = []
-    total = sum(test_points(source).values())
+    total = sum(points_by_tests_cell(source).values())
     solved = sum(s for s, _ in got.get("solved", {}).values())
     blank = sum(s for s, _ in got.get("blank", {}).values())
     if solved != total:
@@ -173,7 +173,8 @@ def run_checks(root: Path, names: list[str], grade: bool = False, log=print) -> 
             if grade and not found:
                 found += check_grading(root, name, Path(tmp) / "grade")
         ids = {grade_id(c) for c in source.cells if is_tests(c)}
-        log(f"{name}: {len(ids)} graded test cells, {sum(test_points(source).values()):g} points"
+        total = sum(points_by_tests_cell(source).values())
+        log(f"{name}: {len(ids)} graded test cells, {total:g} points"
             f" -- {'OK' if not found else f'{len(found)} problem(s)'}")
         problems += found
     return problems

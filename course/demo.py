@@ -25,8 +25,8 @@ from .notebooks import (
     is_answer,
     is_tests,
     notebook_path,
+    points_by_tests_cell,
     read,
-    test_points,
 )
 
 
@@ -51,7 +51,7 @@ def tests_after(nb, answer_id: str) -> list[str]:
 
 
 def simulated_class(source, release, assignment: str) -> list[Student]:
-    points = test_points(source)
+    points = points_by_tests_cell(source)
     total = sum(points.values())
     mistakes = MISTAKES.get(assignment, [])
     chosen: list[Mistake] = []
@@ -106,7 +106,7 @@ def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
         workspace.nbgrader(course_dir, "generate_feedback", name, "--force", check=False)
         workspace.nbgrader(course_dir, "export", "--to", "grades.csv")
         got = workspace.scores(course_dir, name)
-        all_ok &= _print_table(name, students, got, failures, test_points(source), log)
+        all_ok &= _print_table(name, students, got, failures, points_by_tests_cell(source), log)
     csv_path = course_dir / "grades.csv"
     with open(csv_path) as fh:
         rows = list(csv.DictReader(fh))

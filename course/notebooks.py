@@ -72,7 +72,7 @@ def is_tests(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
 
 
-def test_points(nb) -> dict[str, float]:
+def points_by_tests_cell(nb) -> dict[str, float]:
     """Points of every autograder-tests cell, by grade_id, in notebook order."""
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_tests(c)}
 

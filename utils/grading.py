@@ -7,6 +7,7 @@ quantity, gives the expected and the received value, and adds a hint.
 from __future__ import annotations
 
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -162,3 +163,16 @@ def check_not_delegated(fn, references, *args, name: str | None = None, **kwargs
         raise AssertionError(
             f"{name} calls {calls[0]} from the course's reference code (utils or numpy): "
             "the exercise is to write it yourself with basic NumPy operations.")
+
+
+class _ReadOnlyModule(types.ModuleType):
+    """Test helpers cannot be swapped out from a notebook cell (``grading.x = ...``)."""
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"utils.grading is read-only: cannot replace {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"utils.grading is read-only: cannot delete {name!r}")
+
+
+sys.modules[__name__].__class__ = _ReadOnlyModule

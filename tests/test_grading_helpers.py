@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+import utils
+from utils import grading as G
+
+
+def test_assert_close_messages_teach():
+    G.assert_close([1.0, 2.0], [1.0, 2.0 + 1e-9], "x")
+    with pytest.raises(AssertionError, match=r"dZ2 has shape \(1, 4\), expected \(4, 1\)\n"
+                                             r"Hint: did you transpose\?"):
+        G.assert_close(np.zeros((1, 4)), np.zeros((4, 1)), "dZ2", hint="did you transpose?")
+    with pytest.raises(AssertionError, match=r"sigmoid\(z\) is wrong at index 1 \(input 0\): "
+                                             r"expected 0.5, got 0.6 \(1 of 3 entries are off\)"):
+        G.assert_close([0.1, 0.6, 0.9], [0.1, 0.5, 0.9], "sigmoid(z)", at=[-2.0, 0.0, 2.0])
+    with pytest.raises(AssertionError, match="is None: did you forget to `return`"):
+        G.assert_close(None, 1.0, "w")
+    with pytest.raises(AssertionError, match="got NaN"):
+        G.assert_close([np.nan], [1.0], "p")
+    with pytest.raises(AssertionError, match="should be a number"):
+        G.assert_close("abc", 1.0, "b")
+
+
+def test_assert_equal_and_choice():
+    G.assert_equal(np.array([1, 0]), [1, 0], "y")
+    G.assert_equal("b", "b", "Q1")
+    with pytest.raises(AssertionError, match="Q1 is 'a', expected 'b'"):
+        G.assert_equal("a", "b", "Q1")
+    with pytest.raises(AssertionError, match="epochs is wrong"):
+        G.assert_equal(9, 10, "epochs")
+    with pytest.raises(AssertionError, match="must be one of"):
+        G.assert_choice("e", {"a", "b"}, "Q2")
+
+
+def test_assert_no_float_errors():
+    naive = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    with pytest.raises(AssertionError, match="floating-point problem.*overflow"):
+        G.assert_no_float_errors(naive, np.array([-1000.0]), name="sigmoid")
+    out = G.assert_no_float_errors(utils.sigmoid, np.array([-1000.0, 1000.0]))
+    assert out.tolist() == [0.0, 1.0]
+
+
+def _own_sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _via_module(z):
+    return utils.sigmoid(z)
+
+
+def _via_submodule(z):
+    return utils.activations.sigmoid(z)
+
+
+def _via_get_activation(z):
+    return utils.get_activation("sigmoid")[0](z)
+
+
+def test_check_not_delegated_catches_every_route():
+    z = np.array([0.5])
+    G.check_not_delegated(_own_sigmoid, utils.sigmoid, z)
+    for fn in (_via_module, _via_submodule, _via_get_activation):
+        with pytest.raises(AssertionError, match="calls sigmoid from the course's reference"):
+            G.check_not_delegated(fn, [utils.sigmoid], z)
+    with pytest.raises(AssertionError, match="is the reference sigmoid itself"):
+        G.check_not_delegated(utils.sigmoid, [utils.sigmoid], z)
+    from_import = {}
+    exec("from utils import sigmoid as s\ndef f(z):\n    return s(z)", from_import)
+    with pytest.raises(AssertionError):
+        G.check_not_delegated(from_import["f"], [utils.sigmoid], z)
+
+
+def test_check_not_delegated_numpy_and_restores_everything():
+    before = (np.tanh, utils.tanh, utils.activations.tanh)
+    with pytest.raises(AssertionError, match="calls tanh"):
+        G.check_not_delegated(lambda z: np.tanh(z), [utils.tanh, np.tanh], np.array([0.1]))
+    assert (np.tanh, utils.tanh, utils.activations.tanh) == before
+    # a failing student function is graded by the other tests, not here
+    G.check_not_delegated(lambda z: 1 / 0, [utils.tanh], 0.0)
+    assert np.tanh(0.5) == pytest.approx(0.46211715726)
+
+
+def test_grading_module_is_read_only():
+    with pytest.raises(AttributeError, match="read-only"):
+        G.assert_close = lambda *args, **kwargs: None
+    with pytest.raises(AttributeError, match="read-only"):
+        del G.check_not_delegated
+    G.assert_close(1.0, 1.0, "x")

@@ -1,0 +1,141 @@
+"""The student experience, graded for real by nbgrader.
+
+For every assignment: the solved source scores full marks, the blank release scores
+zero (and finishes), every plausible mistake in ``course/mistakes.py`` loses exactly
+the points of the tests it names, tampering with ``utils`` changes nothing, the
+feedback hides the hidden tests, and the release is in sync and leak-free.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course import workspace
+from course.check import check_leaks, check_metadata, run_checks
+from course.mistakes import MISTAKES
+from course.notebooks import course_root, fill_answers, notebook_path, points_by_tests_cell, read
+
+ROOT = course_root()
+ASSIGNMENTS = sorted(MISTAKES)
+
+TAMPER = '''
+import utils
+try:
+    utils.grading.assert_close = lambda *args, **kwargs: None
+except AttributeError:
+    pass
+utils.sigmoid = sigmoid
+utils.activations.sigmoid = sigmoid
+'''
+
+
+def _tamper_cell():
+    return nbformat.v4.new_code_cell(TAMPER)
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Grade solved, blank, tampering and one-mistake submissions in one nbgrader run."""
+    name = request.param
+    course = workspace.make_course_dir(tmp_path_factory.mktemp(name), [name])
+    release = read(workspace.generate(course, name))
+    source = read(notebook_path(ROOT, "source", name))
+    workspace.submit(course, name, "solved", fill_answers(release, source))
+    workspace.submit(course, name, "blank", release)
+    for i, mistake in enumerate(MISTAKES[name]):
+        workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
+    if name == "ch1_perceptron":  # a wrong sigmoid, then an attempt to patch utils
+        tamper = fill_answers(release, source, [MISTAKES[name][5]])
+        index = next(i for i, c in enumerate(tamper.cells)
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid_answer")
+        tamper.cells.insert(index + 1, _tamper_cell())
+        workspace.submit(course, name, "tamper", tamper)
+    proc = workspace.autograde(course, name)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return name, course, source, workspace.scores(course, name)
+
+
+def test_solved_source_scores_full_marks(graded):
+    name, _, source, scores = graded
+    lost = {g: s for g, s in scores["solved"].items() if s[0] != s[1]}
+    assert not lost, f"{name}: the solution loses points in {lost}"
+    assert set(scores["solved"]) == set(points_by_tests_cell(source))
+
+
+def test_blank_release_scores_zero(graded):
+    _, _, source, scores = graded
+    assert set(scores["blank"]) == set(points_by_tests_cell(source))
+    assert {g: s for g, s in scores["blank"].items() if s[0] != 0} == {}
+
+
+def test_each_mistake_loses_exactly_its_own_points(graded):
+    name, _, source, scores = graded
+    points = points_by_tests_cell(source)
+    for i, mistake in enumerate(MISTAKES[name]):
+        got = scores[f"mistake{i:02d}"]
+        failed = {g for g, (s, m) in got.items() if s < m}
+        assert failed == set(mistake.fails), f"{mistake.name}: failed {sorted(failed)}"
+        assert sum(s for s, _ in got.values()) == sum(points.values()) - sum(
+            points[g] for g in mistake.fails)
+
+
+def test_patching_utils_does_not_change_the_grade(graded):
+    name, _, _, scores = graded
+    if name != "ch1_perceptron":
+        pytest.skip("tampering scenario written for chapter 1")
+    failed = {g for g, (s, m) in scores["tamper"].items() if s < m}
+    assert "sigmoid_tests" in failed  # the wrong sigmoid still fails its literal values
+    total = sum(s for s, _ in scores["tamper"].values())
+    assert total <= sum(s for s, _ in scores["mistake05"].values())
+
+
+def test_feedback_hides_hidden_tests(graded):
+    name, course, source, _ = graded
+    workspace.nbgrader(course, "generate_feedback", name, "--student", "solved", "--force")
+    html = (course / "feedback" / "solved" / name / f"{name}.html").read_text()
+    assert "Visible tests passed" in html
+    assert "BEGIN HIDDEN TESTS" not in html
+    hidden_only = [line.strip() for c in source.cells for line in
+                   c.source.split("### BEGIN HIDDEN TESTS")[-1].split("### END HIDDEN TESTS")[0]
+                   .splitlines() if "### BEGIN HIDDEN TESTS" in c.source and len(line) > 30]
+    assert hidden_only and not any(line in html for line in hidden_only)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_in_sync_metadata_valid_and_leak_free(name):
+    assert run_checks(ROOT, [name], log=lambda *_: None) == []
+
+
+def test_checks_can_fail():
+    name = ASSIGNMENTS[0]
+    source = read(notebook_path(ROOT, "source", name))
+    leaky = read(notebook_path(ROOT, "release", name))
+    solved = fill_answers(leaky, source)
+    assert check_leaks(source, solved, name), "a solved notebook must count as a leak"
+    broken = read(notebook_path(ROOT, "source", name))
+    tests_cell = next(c for c in broken.cells if c.metadata.get("nbgrader", {}).get("points"))
+    tests_cell.source += "\n0.5"
+    tests_cell.outputs = [nbformat.v4.new_output("stream", text="x")]
+    problems = check_metadata(broken, name)
+    assert any("partial credit" in p for p in problems)
+    assert any("stored outputs" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_source_notebook_runs_clean_in_a_fresh_kernel(name, monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    nb = read(notebook_path(ROOT, "source", name))
+    NotebookClient(nb, timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"cell {i}: {out.get('evalue')}"
+            assert out.get("name") != "stderr", f"cell {i} wrote to stderr: {out.get('text')}"
+    widgets = [o for c in nb.cells for o in c.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, "the widget cell should display a widget outside nbgrader"
+    assert os.environ.get("NBGRADER_EXECUTION") is None

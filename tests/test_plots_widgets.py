@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import utils
+from utils import plots, widgets
+
+
+def test_activation_curve_is_the_function_and_its_derivative():
+    z, f, df = plots.activation_curve("leaky_relu", np.array([-2.0, 3.0]), alpha=0.2)
+    assert f.tolist() == [-0.4, 3.0] and df.tolist() == [0.2, 1.0]
+    z, f, df = plots.activation_curve("sigmoid")
+    assert z.shape == f.shape == df.shape == (401,)
+    assert df.max() == pytest.approx(0.25, abs=1e-4)
+
+
+def test_plots_return_figures():
+    assert isinstance(plots.plot_activations(["relu", "tanh"]), Figure)
+    X, y = utils.data.xor_blobs(40, seed=0)
+    fig = plots.plot_decision_boundary(lambda P: P[:, 0] > 0.5, X, y, resolution=20)
+    assert isinstance(fig, Figure)
+    X, t = utils.logic_gate("AND")
+    assert isinstance(plots.plot_gate(X, t, w=np.array([1.0, 1.0]), b=-1.5), Figure)
+    with pytest.raises(ValueError, match="2 features"):
+        plots.plot_decision_boundary(lambda P: P[:, 0], np.ones((3, 3)), [0, 1, 0])
+
+
+def test_saturation_summary():
+    _, _, df = plots.activation_curve("sigmoid", np.linspace(-12, 12, 241))
+    info = widgets.saturation_summary(df)
+    assert info["max_grad"] == pytest.approx(0.25)
+    assert 0.5 < info["flat_fraction"] < 0.7  # |z| > 4.6 gives sigma' < 0.01
+    assert widgets.saturation_summary(np.ones(5))["flat_fraction"] == 0.0
+
+
+def test_activation_explorer_reacts_to_its_controls():
+    explorer = widgets.ActivationExplorer("sigmoid")
+    first = bytes(explorer.image.value)
+    assert first.startswith(b"\x89PNG") and explorer.controls["alpha"].disabled
+    explorer.controls["name"].value = "leaky_relu"
+    assert not explorer.controls["alpha"].disabled and bytes(explorer.image.value) != first
+    explorer.controls["alpha"].value = 0.3
+    assert explorer.curves["df"].min() == pytest.approx(0.3)
+    explorer.controls["z_range"].value = (-2.0, 1.0)
+    assert explorer.curves["z"][0] == -2.0 and explorer.curves["z"][-1] == 1.0
+    assert "largest derivative" in explorer.summary.value
+    assert explorer.state()["name"] == "leaky_relu"
+
+
+def test_widgets_render_nothing_under_nbgrader(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert widgets.interactive_enabled()
+    assert widgets.activation_explorer() is not None
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert not widgets.interactive_enabled()
+    assert widgets.activation_explorer() is None
