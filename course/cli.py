@@ -24,6 +24,8 @@ commands:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=None,
+                        help="course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
     p = sub.add_parser("build", help="generate the student release from source")
@@ -41,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    root = course_root()
+    root = (args.root or course_root()).resolve()
     try:
+        if not (root / "nbgrader_config.py").exists():
+            raise CourseError(f"{root} is not a course directory (no nbgrader_config.py)")
         names = resolve(args.assignments, root)
         if args.command == "build":
             from .build import build

@@ -96,8 +96,9 @@ def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
         failures = {}
         for s in tqdm(students, desc=f"autograding {name}", unit="student"):
             problem = unreadable(course_dir, name, s.id)
-            if problem:
+            if problem:  # on the roll with no submission: exported with a score of 0
                 failures[s.id] = problem
+                workspace.nbgrader(course_dir, "db", "student", "add", s.id)
                 continue
             proc = workspace.autograde(course_dir, name, s.id)
             if proc.returncode != 0:

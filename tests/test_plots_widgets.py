@@ -54,3 +54,14 @@ def test_widgets_render_nothing_under_nbgrader(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert not widgets.interactive_enabled()
     assert widgets.activation_explorer() is None
+
+
+def test_figures_are_drawn_off_screen_under_nbgrader():
+    import subprocess
+    import sys
+
+    code = "import matplotlib, utils; print(matplotlib.get_backend())"
+    env = {**__import__("os").environ, "NBGRADER_EXECUTION": "autograde",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip().lower() == "agg", out.stderr

@@ -26,6 +26,8 @@ from .activations import (
 )
 from .perceptron import LOGIC_GATES, logic_gate, train_perceptron
 
+widgets.quiet_plots_under_grading()
+
 __all__ = [
     "activations", "data", "grading", "perceptron", "plots", "widgets",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",

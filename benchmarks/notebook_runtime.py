@@ -1,0 +1,83 @@
+"""Speed figures for the course's budgets (docs: COURSE_DESIGN section 7).
+
+Prints, for every source notebook, the wall time of a top-to-bottom run in a fresh kernel
+(as a student runs it, and as nbgrader runs it with NBGRADER_EXECUTION set), next to the
+cost of starting a bare kernel; then the response time of each widget to a control change.
+
+    python benchmarks/notebook_runtime.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+from course.notebooks import assignments, course_root, notebook_path
+
+
+def run_notebook(path, grading: bool) -> float:
+    nb = nbformat.read(str(path), as_version=4)
+    saved = os.environ.pop("NBGRADER_EXECUTION", None)
+    if grading:
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        return time.perf_counter() - start
+    finally:
+        os.environ.pop("NBGRADER_EXECUTION", None)
+        if saved is not None:
+            os.environ["NBGRADER_EXECUTION"] = saved
+
+
+def bare_kernel() -> float:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    return time.perf_counter() - start
+
+
+def widget_latency(changes: int = 20) -> dict[str, float]:
+    from utils.widgets import ActivationExplorer
+
+    explorer = ActivationExplorer()
+    names = ["relu", "leaky_relu", "tanh", "sigmoid"]
+    times = []
+    for i in range(changes):
+        start = time.perf_counter()
+        if i % 2:
+            explorer.controls["name"].value = names[i % len(names)]
+        else:
+            explorer.controls["z_range"].value = (-4.0 - i % 5, 6.0)
+        times.append(time.perf_counter() - start)
+    return {"activation_explorer": statistics.median(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    root = course_root()
+    kernel = statistics.median(bare_kernel() for _ in range(args.repeat))
+    print(f"bare kernel start + 1 cell: {kernel:.2f} s (median of {args.repeat})")
+    print(f"{'notebook':<18}{'as a student':>14}{'under nbgrader':>16}   budget < 10 s")
+    for name in assignments(root):
+        path = notebook_path(root, "source", name)
+        student = statistics.median(run_notebook(path, False) for _ in range(args.repeat))
+        grading = statistics.median(run_notebook(path, True) for _ in range(args.repeat))
+        verdict = "OK" if max(student, grading) < 10 else "OVER"
+        print(f"{name:<18}{student:>12.2f} s{grading:>14.2f} s   {verdict}")
+    for widget, seconds in widget_latency().items():
+        verdict = "OK" if seconds < 0.2 else "OVER"
+        print(f"widget {widget}: {1000 * seconds:.0f} ms per control change "
+              f"(median of 20)   budget < 200 ms: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
