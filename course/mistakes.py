@@ -97,7 +97,54 @@ CH1 = [
             ("q3_tests",)),
 ]
 
-MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1}
+CH2 = [
+    Mistake("dense layer without the bias", "dense_forward_answer", 0,
+            "Z = np.asarray(A_prev, dtype=float) @ np.asarray(W, dtype=float)\n"
+            "return Z, utils.get_activation(activation)[0](Z)",
+            ("dense_forward_tests",)),
+    Mistake("dense layer always uses sigmoid", "dense_forward_answer", 0,
+            "Z = np.asarray(A_prev, dtype=float) @ W + b\nreturn Z, utils.sigmoid(Z)",
+            ("dense_forward_tests",)),
+    Mistake("output error without the sigmoid derivative", "error_terms_answer", 0,
+            "return np.asarray(t, dtype=float) - np.asarray(O, dtype=float)",
+            ("output_error_tests",)),
+    Mistake("hidden error without O(1 - O)", "error_terms_answer", 1,
+            "return np.asarray(error_out, dtype=float) @ np.asarray(W_out, dtype=float).T",
+            ("hidden_error_tests",)),
+    Mistake("update changes W in place", "delta_rule_update_answer", 0,
+            "O_prev = np.atleast_2d(O_prev)\nerror = np.atleast_2d(error)\n"
+            "W += lr * O_prev.T @ error\nb += lr * error.sum(axis=0)\nreturn W, b",
+            ("delta_rule_update_tests",)),
+    Mistake("update forgets the bias", "delta_rule_update_answer", 0,
+            "O_prev = np.atleast_2d(O_prev)\nerror = np.atleast_2d(error)\n"
+            "return W + lr * O_prev.T @ error, np.asarray(b, dtype=float)",
+            ("delta_rule_update_tests",)),
+    Mistake("second pass repeats the slides' I6 slip", "error_after_update_answer", 0,
+            "ex = utils.mlp.WORKED_EXAMPLE\n"
+            "new = utils.mlp.worked_example_iteration().after\n"
+            "W = new.W_hidden.copy()\n"
+            "W[0, 1] = W[0, 0]  # w15 used for unit 6\n"
+            "O_h = utils.sigmoid(ex.x @ W + new.b_hidden)\n"
+            "O_o = utils.sigmoid(O_h @ new.W_out + new.b_out)\n"
+            "ERROR_AFTER_UPDATE = float(ex.t - O_o[0])",
+            ("error_after_update_tests",)),
+    Mistake("error typed from the slides", "error_after_update_answer", 0,
+            "ERROR_AFTER_UPDATE = 0.526", ("error_after_update_tests",)),
+    Mistake("forward pass skips the last activation", "mlp_forward_answer", 0,
+            "A = np.asarray(X, dtype=float)\ncaches = []\n"
+            "for l in range(1, len(activations) + 1):\n"
+            "    W, b = parameters[f'W{l}'], parameters[f'b{l}']\n"
+            "    Z = A @ W + b\n"
+            "    caches.append((A, W, b, Z))\n"
+            "    f = utils.get_activation(activations[l - 1])[0]\n"
+            "    A = f(Z) if l < len(activations) else Z\n"
+            "return A, caches",
+            ("mlp_forward_tests",)),
+    Mistake("Q1 counts only the weights", "check_yourself_answer", 0,
+            'Q1 = 10\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"', ("q1_tests",)),
+]
+
+MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1, "ch2_mlp": CH2}
 
 
 def by_name(assignment: str, *names: str) -> list[Mistake]:

@@ -65,3 +65,25 @@ def test_figures_are_drawn_off_screen_under_nbgrader():
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip().lower() == "agg", out.stderr
+
+
+def test_worked_example_stepper_follows_its_controls(monkeypatch):
+    stepper = widgets.WorkedExampleStepper(iterations=5)
+    first = bytes(stepper.image.value)
+    assert stepper.current.values["error"] == pytest.approx(0.5825851010449373)
+    stepper.controls["iteration"].value = 2
+    assert stepper.current.values["error"] == pytest.approx(0.5289784623791298)
+    assert "iteration 2" in stepper.table.value and bytes(stepper.image.value) != first
+    slow = stepper.run["error"].copy()
+    stepper.controls["lr"].value = 5.0
+    assert stepper.run["error"][-1] < slow[-1]  # a larger rate lowers the error faster here
+    assert stepper.run["weights"].shape == (6, 13)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.worked_example_stepper() is None
+
+
+def test_slide_comparison_renders():
+    table = utils.mlp.slide_comparison()
+    html = table._repr_html_()
+    assert html.count("differs</td>") == sum(row[-1] for row in table) > 5
+    assert "<-- differs" in str(table)

@@ -28,7 +28,8 @@ from ._checks import as_float_array, check_int, check_number
 from .activations import get_activation, sigmoid
 
 __all__ = ["WorkedExample", "WORKED_EXAMPLE", "SLIDE_VALUES", "WorkedIteration",
-           "worked_example_iteration", "worked_example_run", "slide_comparison",
+           "worked_example_iteration", "worked_example_iterations", "worked_example_run",
+           "SlideComparison", "slide_comparison",
            "init_parameters", "dense_forward", "dense_backward", "forward", "backward",
            "update_parameters", "train", "LOSSES"]
 
@@ -156,25 +157,52 @@ def worked_example_iteration(example: WorkedExample = WORKED_EXAMPLE,
     return WorkedIteration([(n, f, float(v)) for n, f, v in rows], after)
 
 
+def worked_example_iterations(iterations: int = 10, lr: float | None = None,
+                              example: WorkedExample = WORKED_EXAMPLE) -> list[WorkedIteration]:
+    """``iterations`` consecutive iterations, each starting from the previous one's result."""
+    iterations = check_int(iterations, "iterations", low=1)
+    steps = [worked_example_iteration(example, lr)]
+    for _ in range(iterations - 1):
+        steps.append(worked_example_iteration(steps[-1].after, lr))
+    return steps
+
+
 def worked_example_run(iterations: int = 10, lr: float | None = None,
                        example: WorkedExample = WORKED_EXAMPLE) -> dict:
     """Repeat the iteration: the error t - O7 before each update and the weights after.
 
-    Returns ``{"error": (iterations + 1,), "weights": (iterations + 1, 13)}``, where row
-    0 is the starting network and the columns of weights follow ``PARAMETER_NAMES``.
+    Returns ``{"error": (iterations + 1,), "weights": (iterations + 1, 13), "names",
+    "steps"}``: row 0 of weights is the starting network, the columns follow
+    ``PARAMETER_NAMES``, and the last error is measured after the final update.
     """
-    iterations = check_int(iterations, "iterations", low=0)
-    errors, weights = [], [[example.weight(n) for n in PARAMETER_NAMES]]
-    for _ in range(iterations):
-        step = worked_example_iteration(example, lr)
-        errors.append(step.values["error"])
-        example = step.after
-        weights.append([example.weight(n) for n in PARAMETER_NAMES])
-    errors.append(worked_example_iteration(example, lr).values["error"])
-    return {"error": np.array(errors), "weights": np.array(weights), "names": PARAMETER_NAMES}
+    steps = worked_example_iterations(iterations + 1, lr, example)
+    weights = [[example.weight(n) for n in PARAMETER_NAMES]]
+    weights += [[step.after.weight(n) for n in PARAMETER_NAMES] for step in steps[:-1]]
+    return {"error": np.array([step.values["error"] for step in steps]),
+            "weights": np.array(weights), "names": PARAMETER_NAMES, "steps": steps[:-1]}
 
 
-def slide_comparison() -> list[tuple[int, str, str, float, bool]]:
+class SlideComparison(list):
+    """Rows (iteration, quantity, slide, exact, differs) that render as a highlighted table."""
+
+    def __str__(self) -> str:
+        lines = [f"{'pass':<5}{'quantity':<9}{'slide':>9}{'exact':>10}"]
+        lines += [f"{it:<5}{name:<9}{slide:>9}{exact:>10.4f}{'   <-- differs' if d else ''}"
+                  for it, name, slide, exact, d in self]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for it, name, slide, exact, differs in self:
+            style = " style='background:#fbe3e3;font-weight:bold'" if differs else ""
+            rows.append(f"<tr{style}><td>{it}</td><td>{html.escape(name)}</td><td>{slide}</td>"
+                        f"<td>{exact:.4f}</td><td>{'differs' if differs else ''}</td></tr>")
+        return ("<table><thead><tr><th>forward pass</th><th>quantity</th><th>slide</th>"
+                "<th>exact</th><th></th></tr></thead><tbody>" + "".join(rows) +
+                "</tbody></table>")
+
+
+def slide_comparison() -> SlideComparison:
     """(iteration, quantity, slide value, exact value, differs) for every printed number.
 
     A value differs when the exact one, rounded to the slide's printed decimals, is not
@@ -189,7 +217,7 @@ def slide_comparison() -> list[tuple[int, str, str, float, bool]]:
             decimals = len(text.split(".")[1]) if "." in text else 0
             value = exact[it][name]
             rows.append((it, name, text, value, round(value, decimals) != float(text)))
-    return rows
+    return SlideComparison(rows)
 
 
 # ----------------------------------------------------------------------------- general MLP

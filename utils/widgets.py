@@ -15,10 +15,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS
+from .mlp import worked_example_run
 from .plots import activation_curve
 
 __all__ = ["interactive_enabled", "quiet_plots_under_grading", "ActivationExplorer",
-           "activation_explorer", "saturation_summary"]
+           "activation_explorer", "saturation_summary", "WorkedExampleStepper",
+           "worked_example_stepper"]
 
 
 def interactive_enabled() -> bool:
@@ -124,3 +126,65 @@ def activation_explorer(name="sigmoid"):
     if not interactive_enabled():
         return None
     return ActivationExplorer(name).widget
+
+
+class WorkedExampleStepper:
+    """Step the 4-2-1 worked example through its iterations with a chosen learning rate.
+
+    Left: the error t - O7 per iteration (the current one marked); right: every weight
+    and bias against the iteration; below: the full table of the current iteration.
+    """
+
+    def __init__(self, iterations=30, lr=0.8):
+        import ipywidgets as w
+
+        self.controls = {
+            "iteration": w.IntSlider(value=1, min=1, max=iterations, description="iteration"),
+            "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=1.3, step=0.05,
+                                   description="learning rate", readout_format=".3g"),
+        }
+        self.iterations = iterations
+        self._runs: dict = {}
+        self.image = w.Image(format="png")
+        self.table = w.HTML()
+        self.figure = Figure(figsize=(9.0, 3.2), dpi=80)
+        self.ax_error, self.ax_weights = self.figure.subplots(1, 2)
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.image, self.table])
+        self.update()
+
+    def _run(self, lr: float) -> dict:
+        if lr not in self._runs:
+            self._runs = {lr: worked_example_run(self.iterations, lr)}
+        return self._runs[lr]
+
+    def update(self, change=None) -> None:
+        """Redraw for the current learning rate and iteration (runs are cached per rate)."""
+        lr = self.controls["lr"].value
+        k = self.controls["iteration"].value
+        self.run = run = self._run(lr)
+        ax = self.ax_error
+        ax.clear()
+        ax.plot(np.arange(1, self.iterations + 2), run["error"], "o-", ms=3)
+        ax.plot([k], [run["error"][k - 1]], "o", color="C3", ms=8)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("error t - O7 (before the update)")
+        ax.set_title(f"learning rate {lr:.3g}")
+        ax = self.ax_weights
+        ax.clear()
+        ax.plot(np.arange(self.iterations + 1), run["weights"], lw=1)
+        ax.axvline(k, color="0.5", ls=":")
+        ax.set_xlabel("updates done")
+        ax.set_title("the 13 weights and biases")
+        self.figure.tight_layout()
+        self.image.value = _png(self.figure)
+        self.current = run["steps"][k - 1]
+        self.table.value = f"<b>iteration {k}</b>" + self.current._repr_html_()
+
+
+def worked_example_stepper(iterations=30):
+    """Show the worked-example stepper (returns the widget; ``None`` under nbgrader)."""
+    if not interactive_enabled():
+        return None
+    return WorkedExampleStepper(iterations).widget
