@@ -43,20 +43,42 @@ def bare_kernel() -> float:
     return time.perf_counter() - start
 
 
+def _median_change_time(changes) -> float:
+    times = []
+    for change in changes:
+        start = time.perf_counter()
+        change()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def widget_latency(changes: int = 20) -> dict[str, float]:
-    from utils.widgets import ActivationExplorer
+    """Median seconds from a control change to the redrawn widget, per widget."""
+    from utils.widgets import ActivationExplorer, WorkedExampleStepper
 
     explorer = ActivationExplorer()
     names = ["relu", "leaky_relu", "tanh", "sigmoid"]
-    times = []
-    for i in range(changes):
-        start = time.perf_counter()
+
+    def explorer_change(i):
         if i % 2:
             explorer.controls["name"].value = names[i % len(names)]
         else:
             explorer.controls["z_range"].value = (-4.0 - i % 5, 6.0)
-        times.append(time.perf_counter() - start)
-    return {"activation_explorer": statistics.median(times)}
+
+    stepper = WorkedExampleStepper()
+
+    def stepper_change(i):
+        if i % 2:
+            stepper.controls["lr"].value = 0.2 + 0.1 * i  # a new rate: recomputes the run
+        else:
+            stepper.controls["iteration"].value = 1 + i
+
+    return {
+        "activation_explorer": _median_change_time(
+            [lambda i=i: explorer_change(i) for i in range(changes)]),
+        "worked_example_stepper": _median_change_time(
+            [lambda i=i: stepper_change(i) for i in range(changes)]),
+    }
 
 
 def main() -> None:
