@@ -54,7 +54,7 @@ def _median_change_time(changes) -> float:
 
 def widget_latency(changes: int = 20) -> dict[str, float]:
     """Median seconds from a control change to the redrawn widget, per widget."""
-    from utils.widgets import ActivationExplorer, WorkedExampleStepper
+    from utils.widgets import ActivationExplorer, BackpropPlayground, WorkedExampleStepper
 
     explorer = ActivationExplorer()
     names = ["relu", "leaky_relu", "tanh", "sigmoid"]
@@ -73,7 +73,17 @@ def widget_latency(changes: int = 20) -> dict[str, float]:
         else:
             stepper.controls["iteration"].value = 1 + i
 
+    playground = BackpropPlayground()
+
+    def playground_change(i):
+        if i % 2:
+            playground.controls["hidden"].value = 1 + i % 16
+        else:
+            playground.controls["lr"].value = 0.1 * (1 + i)
+
     return {
+        "backprop_playground (retrains 300 steps)": _median_change_time(
+            [lambda i=i: playground_change(i) for i in range(changes)]),
         "activation_explorer": _median_change_time(
             [lambda i=i: explorer_change(i) for i in range(changes)]),
         "worked_example_stepper": _median_change_time(

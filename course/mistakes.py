@@ -144,7 +144,68 @@ CH2 = [
             'Q1 = 10\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"', ("q1_tests",)),
 ]
 
-MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1, "ch2_mlp": CH2}
+_BACKWARD = (
+    "X = np.asarray(X, dtype=float)\n"
+    "m = X.shape[0]\n"
+    "dZ2 = {dZ2}\n"
+    "dW2 = cache['A1'].T @ dZ2\n"
+    "dA1 = dZ2 @ params['W2'].T\n"
+    "dZ1 = {dZ1}\n"
+    "return {{'dW1': {dW1}, 'db1': dZ1.sum(axis=0), 'dW2': dW2, 'db2': dZ2.sum(axis=0)}}"
+)
+_RIGHT = {"dZ2": "(cache['A2'] - Y) / m", "dZ1": "dA1 * cache['A1'] * (1 - cache['A1'])",
+          "dW1": "X.T @ dZ1"}
+
+CH3 = [
+    Mistake("dY/db follows only one path", "graphs_answer", 0,
+            "d = a + b\ne = b - c\nreturn d * e, e, e, -d", ("graph_example_tests",)),
+    Mistake("df/dx1 forgets the sine", "graphs_answer", 1,
+            "return x1 * x2 + np.sin(x1), x2, x1", ("f_and_grad_tests",)),
+    Mistake("sigmoid_backward drops dA", "sigmoid_backward_answer", 0,
+            "s = utils.sigmoid(Z)\nreturn s * (1.0 - s)", ("sigmoid_backward_tests",)),
+    Mistake("loss summed instead of averaged", "bce_answer", 0,
+            "A2 = np.clip(np.asarray(A2, dtype=float), 1e-12, 1 - 1e-12)\n"
+            "return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))",
+            ("bce_loss_tests",)),
+    Mistake("dA2 without clipping divides by zero", "bce_answer", 1,
+            "A2 = np.asarray(A2, dtype=float)\nreturn -(Y / A2 - (1 - Y) / (1 - A2)) / A2.shape[0]",
+            ("bce_grad_tests",)),
+    Mistake("forward pass forgets b1", "two_layer_answer", 0,
+            "A1 = utils.sigmoid(X @ params['W1'])\nZ2 = A1 @ params['W2'] + params['b2']\n"
+            "A2 = utils.sigmoid(Z2)\n"
+            "return A2, {'Z1': X @ params['W1'], 'A1': A1, 'Z2': Z2, 'A2': A2}",
+            ("two_layer_forward_tests",)),
+    Mistake("backward pass missing 1/m", "two_layer_answer", 1,
+            _BACKWARD.format(**{**_RIGHT, "dZ2": "cache['A2'] - Y"}),
+            ("two_layer_backward_tests",)),
+    Mistake("backward pass with a forgotten transpose", "two_layer_answer", 1,
+            _BACKWARD.format(**{**_RIGHT, "dW1": "dZ1.T @ X"}), ("two_layer_backward_tests",)),
+    Mistake("dZ1 without the sigmoid derivative", "two_layer_answer", 1,
+            _BACKWARD.format(**{**_RIGHT, "dZ1": "dA1"}), ("two_layer_backward_tests",)),
+    Mistake("one-sided difference", "gradcheck_answer", 0,
+            "grad = np.zeros_like(x, dtype=float)\nf0 = f(x)\n"
+            "for i in np.ndindex(x.shape):\n"
+            "    old = x[i]\n    x[i] = old + h\n    grad[i] = (f(x) - f0) / h\n    x[i] = old\n"
+            "return grad",
+            ("numerical_gradient_tests",)),
+    Mistake("numerical gradient leaves x perturbed", "gradcheck_answer", 0,
+            "grad = np.zeros_like(x, dtype=float)\n"
+            "for i in np.ndindex(x.shape):\n"
+            "    x[i] += h\n    f_plus = f(x)\n    x[i] -= 2 * h\n    f_minus = f(x)\n"
+            "    grad[i] = (f_plus - f_minus) / (2 * h)\n"
+            "return grad",
+            ("numerical_gradient_tests",)),
+    Mistake("relative error divides by zero", "gradcheck_answer", 1,
+            "a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)\n"
+            "return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))",
+            ("relative_error_tests",)),
+    Mistake("blames db1 without checking", "buggy_gradient_answer", 0,
+            'BUGGY_GRADIENT = "db1"', ("buggy_gradient_tests",)),
+    Mistake("Q3 thinks dZ2 is an approximation", "check_yourself_answer", 0,
+            'Q1 = 1.0\nQ2 = "b"\nQ3 = "c"', ("q3_tests",)),
+]
+
+MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1, "ch2_mlp": CH2, "ch3_backprop": CH3}
 
 
 def by_name(assignment: str, *names: str) -> list[Mistake]:

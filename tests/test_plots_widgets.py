@@ -87,3 +87,20 @@ def test_slide_comparison_renders():
     html = table._repr_html_()
     assert html.count("differs</td>") == sum(row[-1] for row in table) > 5
     assert "<-- differs" in str(table)
+
+
+def test_backprop_playground_retrains_on_every_change(monkeypatch):
+    playground = widgets.BackpropPlayground(hidden=1, lr=0.01, epochs=100, n=60)
+    slow = playground.losses[-1]
+    assert playground.losses.shape == (100,)
+    playground.controls["lr"].value = 3.0
+    playground.controls["hidden"].value = 8
+    assert playground.params["W1"].shape == (2, 8)
+    assert playground.losses[-1] < slow  # a sensible rate and more units fit better
+    assert "training accuracy" in playground.summary.value
+    playground.controls["dataset"].value = "circles"
+    assert playground.accuracy > 0.5
+    with pytest.raises(ValueError, match="unknown dataset"):
+        widgets.BackpropPlayground(dataset="mnist")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.backprop_playground() is None

@@ -5,7 +5,19 @@ Submodules follow the chapters: ``activations``, ``perceptron``, ``data``, ``plo
 here, so ``utils.sigmoid`` and ``utils.activations.sigmoid`` are the same function.
 """
 
-from . import activations, data, grading, init, losses, mlp, perceptron, plots, widgets
+from . import (
+    activations,
+    data,
+    gradcheck,
+    grading,
+    graph,
+    init,
+    losses,
+    mlp,
+    perceptron,
+    plots,
+    widgets,
+)
 from .activations import (
     ACTIVATIONS,
     bipolar_step,
@@ -29,7 +41,8 @@ from .perceptron import LOGIC_GATES, logic_gate, train_perceptron
 widgets.quiet_plots_under_grading()
 
 __all__ = [
-    "activations", "data", "grading", "init", "losses", "mlp", "perceptron", "plots", "widgets",
+    "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "perceptron",
+    "plots", "widgets",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

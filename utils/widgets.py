@@ -15,12 +15,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS
-from .mlp import worked_example_run
+from .data import circles, two_moons, xor_blobs
+from .mlp import forward, train, worked_example_run
 from .plots import activation_curve
 
 __all__ = ["interactive_enabled", "quiet_plots_under_grading", "ActivationExplorer",
            "activation_explorer", "saturation_summary", "WorkedExampleStepper",
-           "worked_example_stepper"]
+           "worked_example_stepper", "BackpropPlayground", "backprop_playground"]
 
 
 def interactive_enabled() -> bool:
@@ -61,7 +62,21 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-class ActivationExplorer:
+class _FigureWidget:
+    """Shared drawing for the widgets: lay the figure out once, then render it to PNG."""
+
+    figure: Figure
+    image: object
+    _laid_out = False
+
+    def _render(self) -> None:
+        if not self._laid_out:  # the layout barely moves between updates and costs ~0.1 s
+            self.figure.tight_layout()
+            self._laid_out = True
+        self.image.value = _png(self.figure)
+
+
+class ActivationExplorer(_FigureWidget):
     """Pick an activation, its negative slope and the z range; see f and f'.
 
     ``controls`` maps names to the ipywidgets controls, ``widget`` is the box to
@@ -112,8 +127,7 @@ class ActivationExplorer:
         ax.axvline(0, color="0.8", lw=0.8)
         ax.set_xlabel("z")
         ax.legend(loc="upper left")
-        self.figure.tight_layout()
-        self.image.value = _png(self.figure)
+        self._render()
         info = saturation_summary(dfz)
         self.summary.value = (
             f"largest derivative: <b>{info['max_grad']:.3g}</b>; "
@@ -128,7 +142,7 @@ def activation_explorer(name="sigmoid"):
     return ActivationExplorer(name).widget
 
 
-class WorkedExampleStepper:
+class WorkedExampleStepper(_FigureWidget):
     """Step the 4-2-1 worked example through its iterations with a chosen learning rate.
 
     Left: the error t - O7 per iteration (the current one marked); right: every weight
@@ -177,8 +191,7 @@ class WorkedExampleStepper:
         ax.axvline(k, color="0.5", ls=":")
         ax.set_xlabel("updates done")
         ax.set_title("the 13 weights and biases")
-        self.figure.tight_layout()
-        self.image.value = _png(self.figure)
+        self._render()
         self.current = run["steps"][k - 1]
         self.table.value = f"<b>iteration {k}</b>" + self.current._repr_html_()
 
@@ -188,3 +201,68 @@ def worked_example_stepper(iterations=30):
     if not interactive_enabled():
         return None
     return WorkedExampleStepper(iterations).widget
+
+
+_DATASETS = {"two moons": two_moons, "circles": circles, "xor blobs": xor_blobs}
+
+
+class BackpropPlayground(_FigureWidget):
+    """Train the 2-layer sigmoid network (binary cross-entropy, full-batch gradient
+    descent with ``utils.mlp.train``) and see its loss curve and decision boundary.
+    """
+
+    def __init__(self, dataset="two moons", hidden=4, lr=1.0, epochs=300, n=160, seed=0):
+        import ipywidgets as w
+
+        if dataset not in _DATASETS:
+            raise ValueError(f"unknown dataset {dataset!r}; choose one of {list(_DATASETS)}")
+        self.epochs, self.n, self.seed = epochs, n, seed
+        self.controls = {
+            "dataset": w.Dropdown(options=list(_DATASETS), value=dataset, description="data"),
+            "hidden": w.IntSlider(value=hidden, min=1, max=16, description="hidden units"),
+            "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=1.3, step=0.05,
+                                   description="learning rate", readout_format=".3g"),
+        }
+        self.image = w.Image(format="png")
+        self.summary = w.HTML()
+        self.figure = Figure(figsize=(8.0, 3.2), dpi=72)
+        self.ax_loss, self.ax_data = self.figure.subplots(1, 2)
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.image, self.summary])
+        self.update()
+
+    def update(self, change=None) -> None:
+        """Retrain from the same seed with the current controls and redraw."""
+        X, y = _DATASETS[self.controls["dataset"].value](self.n, seed=self.seed)
+        hidden, lr = self.controls["hidden"].value, self.controls["lr"].value
+        acts = ["sigmoid", "sigmoid"]
+        self.params, self.losses = train(X, y, [2, hidden, 1], acts, "bce", learning_rate=lr,
+                                         epochs=self.epochs, seed=self.seed)
+        predict = forward(X, self.params, acts)[0][:, 0]
+        self.accuracy = float(np.mean((predict > 0.5) == (y == 1)))
+        ax = self.ax_loss
+        ax.clear()
+        ax.plot(self.losses)
+        ax.set_xlabel("gradient-descent step")
+        ax.set_ylabel("binary cross-entropy")
+        ax = self.ax_data
+        ax.clear()
+        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+        g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))
+        grid = np.column_stack([g0.ravel(), g1.ravel()])
+        p = forward(grid, self.params, acts)[0].reshape(g0.shape)
+        ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 6), cmap="RdBu", alpha=0.4)
+        ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1)
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu", edgecolors="k", s=14)
+        ax.set_title(f"{hidden} hidden units, learning rate {lr:.3g}")
+        self._render()
+        self.summary.value = (f"final loss <b>{self.losses[-1]:.3f}</b>, training accuracy "
+                              f"<b>{100 * self.accuracy:.0f}%</b> after {self.epochs} steps")
+
+
+def backprop_playground(dataset="two moons"):
+    """Show the backprop playground (returns the widget; ``None`` under nbgrader)."""
+    if not interactive_enabled():
+        return None
+    return BackpropPlayground(dataset).widget
