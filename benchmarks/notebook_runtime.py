@@ -54,7 +54,13 @@ def _median_change_time(changes) -> float:
 
 def widget_latency(changes: int = 20) -> dict[str, float]:
     """Median seconds from a control change to the redrawn widget, per widget."""
-    from utils.widgets import ActivationExplorer, BackpropPlayground, WorkedExampleStepper
+    from utils.widgets import (
+        ActivationExplorer,
+        BackpropPlayground,
+        LearningRateExplorer,
+        OptimizerRace,
+        WorkedExampleStepper,
+    )
 
     explorer = ActivationExplorer()
     names = ["relu", "leaky_relu", "tanh", "sigmoid"]
@@ -81,7 +87,24 @@ def widget_latency(changes: int = 20) -> dict[str, float]:
         else:
             playground.controls["lr"].value = 0.1 * (1 + i)
 
+    explorer2d = LearningRateExplorer()
+    settings = [("lr", 0.05), ("optimizer", "adam"), ("lr", 0.3), ("surface", "rosenbrock"),
+                ("optimizer", "momentum"), ("surface", "ravine")]
+
+    def explorer2d_change(i):
+        name, value = settings[i % len(settings)]
+        explorer2d.controls[name].value = value
+
+    race = OptimizerRace()
+
+    def race_change(i):
+        race.controls["lr"].value = 0.002 * (1 + i)
+
     return {
+        "learning_rate_explorer": _median_change_time(
+            [lambda i=i: explorer2d_change(i) for i in range(changes)]),
+        "optimizer_race (4 optimizers x 30 epochs)": _median_change_time(
+            [lambda i=i: race_change(i) for i in range(changes)]),
         "backprop_playground (retrains 300 steps)": _median_change_time(
             [lambda i=i: playground_change(i) for i in range(changes)]),
         "activation_explorer": _median_change_time(

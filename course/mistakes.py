@@ -205,7 +205,82 @@ CH3 = [
             'Q1 = 1.0\nQ2 = "b"\nQ3 = "c"', ("q3_tests",)),
 ]
 
-MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1, "ch2_mlp": CH2, "ch3_backprop": CH3}
+_ADAM = (
+    "v = {{k: beta1 * v[k] + (1 - beta1) * grads[k] for k in v}}\n"
+    "s = {{k: beta2 * s[k] + (1 - beta2) * grads[k] ** 2 for k in s}}\n"
+    "new = {{}}\n"
+    "for k, p in parameters.items():\n"
+    "    v_hat = {v_hat}\n"
+    "    s_hat = {s_hat}\n"
+    "    step = v_hat / (np.sqrt(s_hat) + epsilon)\n"
+    "{decay}"
+    "    new[k] = p - learning_rate * step\n"
+    "return new, v, s"
+)
+_CORRECTED = {"v_hat": 'v["d" + k] / (1 - beta1**t)', "s_hat": 's["d" + k] / (1 - beta2**t)',
+              "decay": ""}
+_DECAY = '    if k.startswith("W"):\n        step = step + weight_decay * p\n'
+
+CH4 = [
+    Mistake("gradient ascent (+ instead of -)", "gd_answer", 0,
+            'return {k: v + learning_rate * grads["d" + k] for k, v in parameters.items()}',
+            ("gd_tests",)),
+    Mistake("last smaller batch dropped", "mini_batches_answer", 0,
+            "m = X.shape[0]\norder = np.random.default_rng(seed).permutation(m)\n"
+            "X, Y = X[order], Y[order]\n"
+            "return [(X[i:i + mini_batch_size], Y[i:i + mini_batch_size])\n"
+            "        for i in range(0, m - mini_batch_size + 1, mini_batch_size)]",
+            ("mini_batches_tests",)),
+    Mistake("X and Y shuffled separately", "mini_batches_answer", 0,
+            "m = X.shape[0]\nrng = np.random.default_rng(seed)\n"
+            "X, Y = X[rng.permutation(m)], Y[rng.permutation(m)]\n"
+            "return [(X[i:i + mini_batch_size], Y[i:i + mini_batch_size])\n"
+            "        for i in range(0, m, mini_batch_size)]",
+            ("mini_batches_tests",)),
+    Mistake("velocity keyed like the parameters", "momentum_answer", 0,
+            "return {k: np.zeros_like(v, dtype=float) for k, v in parameters.items()}",
+            ("initialize_velocity_tests",)),
+    Mistake("momentum without the (1 - beta) factor", "momentum_answer", 1,
+            "v = {k: beta * v[k] + grads[k] for k in v}\n"
+            'return {k: p - learning_rate * v["d" + k] for k, p in parameters.items()}, v',
+            ("momentum_tests",)),
+    Mistake("Adagrad keeps only the last squared gradient", "adaptive_answer", 0,
+            "s = {k: grads[k] ** 2 for k in s}\n"
+            'return {k: p - learning_rate * grads["d" + k] / (np.sqrt(s["d" + k]) + epsilon)\n'
+            "        for k, p in parameters.items()}, s",
+            ("adagrad_tests",)),
+    Mistake("RMSProp with epsilon inside the root", "adaptive_answer", 1,
+            "s = {k: beta * s[k] + (1 - beta) * grads[k] ** 2 for k in s}\n"
+            'return {k: p - learning_rate * grads["d" + k] / np.sqrt(s["d" + k] + epsilon)\n'
+            "        for k, p in parameters.items()}, s",
+            ("rmsprop_tests",)),
+    Mistake("v and s are the same dictionary", "adam_answer", 0,
+            'v = {"d" + k: np.zeros_like(p, dtype=float) for k, p in parameters.items()}\n'
+            "return v, v",
+            ("initialize_adam_tests",)),
+    Mistake("Adam without bias correction", "adam_answer", 1,
+            _ADAM.format(v_hat='v["d" + k]', s_hat='s["d" + k]', decay=""), ("adam_tests",)),
+    Mistake("AdamW decays the biases too", "adamw_answer", 0,
+            _ADAM.format(**{**_CORRECTED, "decay": "    step = step + weight_decay * p\n"}),
+            ("adamw_tests",)),
+    Mistake("AdamW decays a copy taken at the first call", "adamw_answer", 0,
+            "if not hasattr(update_parameters_with_adamw, 'w0'):\n"
+            "    update_parameters_with_adamw.w0 = {k: p.copy() for k, p in parameters.items()}\n"
+            "w0 = update_parameters_with_adamw.w0\n"
+            + _ADAM.format(**{**_CORRECTED, "decay": '    if k.startswith("W"):\n'
+                              "        step = step + weight_decay * w0.get(k, p)\n"}),
+            ("adamw_tests",)),
+    Mistake("AdamW decay inside the adaptive step (L2 in the gradient)", "adamw_answer", 0,
+            "g = {k: grads[k] + (weight_decay * parameters[k[1:]] if k.startswith('dW') else 0)\n"
+            "     for k in grads}\n"
+            + _ADAM.format(**_CORRECTED).replace("grads[k]", "g[k]"),
+            ("adamw_tests",)),
+    Mistake("Q2 drops the last batch", "check_yourself_answer", 0,
+            'Q1 = 1.0\nQ2 = 15\nQ3 = "b"\nQ4 = "a"', ("q2_tests",)),
+]
+
+MISTAKES: dict[str, list[Mistake]] = {"ch1_perceptron": CH1, "ch2_mlp": CH2, "ch3_backprop": CH3,
+                                      "ch4_optimizers": CH4}
 
 
 def by_name(assignment: str, *names: str) -> list[Mistake]:

@@ -87,3 +87,9 @@ def test_grading_module_is_read_only():
     with pytest.raises(AttributeError, match="read-only"):
         del G.check_not_delegated
     G.assert_close(1.0, 1.0, "x")
+
+
+def test_assert_equal_on_lists_of_names():
+    G.assert_equal(["dW1", "db1"], ["dW1", "db1"], "keys")
+    with pytest.raises(AssertionError, match=r"keys is \['W1', 'b1'\], expected \['dW1', 'db1'\]"):
+        G.assert_equal(["W1", "b1"], ["dW1", "db1"], "keys")

@@ -104,3 +104,27 @@ def test_backprop_playground_retrains_on_every_change(monkeypatch):
         widgets.BackpropPlayground(dataset="mnist")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.backprop_playground() is None
+
+
+def test_learning_rate_explorer_shows_divergence_as_such(monkeypatch, strict_float):
+    explorer = widgets.LearningRateExplorer("ravine", "gd", lr=0.1, steps=40)
+    assert not explorer.result["diverged"] and "after 40 steps" in explorer.summary.value
+    explorer.controls["lr"].value = 0.5  # beyond 2 / 10, the steep direction's limit
+    assert explorer.result["diverged"] and "diverged" in explorer.summary.value
+    assert np.all(np.isfinite(explorer.result["path"]))
+    explorer.controls["optimizer"].value = "adam"
+    explorer.controls["surface"].value = "rosenbrock"
+    path = explorer.result["path"]
+    assert explorer._path_line.get_xdata().tolist() == path[:, 0].tolist()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.learning_rate_explorer() is None
+
+
+def test_optimizer_race_trains_the_chosen_optimizers(monkeypatch):
+    race = widgets.OptimizerRace(optimizers=("gd", "adam"), lr=0.01, epochs=5, n=64)
+    assert set(race.histories) == {"gd", "adam"}
+    assert all(h.shape == (5,) for h in race.histories.values())
+    race.controls["optimizers"].value = ("rmsprop",)
+    assert set(race.histories) == {"rmsprop"}
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.optimizer_race() is None

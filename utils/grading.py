@@ -73,7 +73,8 @@ def assert_close(actual, expected, name: str, *, rtol: float = 1e-6, atol: float
 
 def assert_equal(actual, expected, name: str, hint: str | None = None) -> None:
     """Exact comparison for integers, labels, tuples and small arrays."""
-    if isinstance(expected, str | bool | type(None)):
+    symbolic = isinstance(expected, list | tuple) and any(isinstance(e, str) for e in expected)
+    if symbolic or isinstance(expected, str | bool | type(None)):
         if actual != expected:
             raise AssertionError(_with_hint(f"{name} is {actual!r}, expected {expected!r}", hint))
         return
