@@ -10,6 +10,8 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from course.feedback import HideHiddenTestDetails
+
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "dl-fundamentals"
@@ -29,5 +31,8 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Feedback must not show the hidden tests' source.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows the student's code, scores and the visible tests' messages, but neither
+# the hidden tests' code (ClearHiddenTests) nor what they expected, not even in a
+# traceback (HideHiddenTestDetails, which must run first).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests,
+                                    CSSHTMLHeaderPreprocessor]

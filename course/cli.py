@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ commands:
   build   generate release/<assignment> from source/<assignment> (nbgrader generate_assignment)
   check   metadata valid, release in sync with source, no solution or hidden test leaked;
           with --grade also: solved source scores full marks, blank release scores zero
+  grade   autograde submitted/ in parallel (all cores), then feedback and grades.csv
+  report  grade distribution, per-exercise pass rates, failures and flags under reports/
   demo    grade a simulated class (correct, partly wrong, blank, broken, corrupt) end to end
 """
 
@@ -34,6 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--grade", action="store_true",
                    help="also autograde the solved source (full marks) and blank release (zero)")
+    p = sub.add_parser("grade", help="autograde submitted/ in parallel, feedback, grades.csv")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="parallel grading processes (default: the number of CPUs)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade everything, not only new or changed submissions")
+    p.add_argument("--kernel-cpu", type=int, default=60,
+                   help="CPU seconds a student's kernel may use in all (default 60)")
+    p.add_argument("--kernel-mem-mb", type=int, default=2048,
+                   help="memory limit of a student's kernel in MB (default 2048)")
+    p = sub.add_parser("report", help="plots and a summary of the last grading under reports/")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p = sub.add_parser("demo", help="autograde a simulated class and print its table")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--dir", type=Path, default=None,
@@ -61,6 +76,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  - {problem}")
             print("check: OK" if not problems else f"check: {len(problems)} problem(s)")
             return 1 if problems else 0
+        if args.command == "grade":
+            from .grade import Options, grade
+
+            if args.workers < 1:
+                raise CourseError("--workers must be at least 1")
+            grade(root, names, Options(workers=args.workers, force=args.force,
+                                       kernel_cpu=args.kernel_cpu,
+                                       kernel_mem_mb=args.kernel_mem_mb))
+            return 0
+        if args.command == "report":
+            from .report import report
+
+            report(root, names)
+            return 0
         if args.command == "demo":
             from .demo import check_names, run_demo
 

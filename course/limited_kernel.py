@@ -1,0 +1,32 @@
+"""Start an IPython kernel under resource limits (used by ``course grade``).
+
+    python -m course.limited_kernel --cpu SECONDS --mem-mb MB -f CONNECTION_FILE
+
+RLIMIT_CPU caps the CPU time of the whole notebook run (an infinite loop that
+escapes the per-cell timeout ends with the kernel, not with the class's grading),
+and RLIMIT_AS caps memory, so a runaway allocation raises MemoryError in the cell
+that made it instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import runpy
+import sys
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--cpu", type=int, required=True)
+    parser.add_argument("--mem-mb", type=int, required=True)
+    ours, rest = parser.parse_known_args()
+    resource.setrlimit(resource.RLIMIT_CPU, (ours.cpu, ours.cpu + 5))
+    limit = ours.mem_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sys.argv = ["ipykernel_launcher", *rest]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

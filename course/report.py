@@ -1,0 +1,100 @@
+"""``course report``: how the class did, from the gradebook and the last ``course grade``.
+
+Writes under ``reports/``: per assignment a grade histogram (``<A>_grades.png``) and the
+per-exercise pass rates, hardest first (``<A>_exercises.png``), and ``summary.md`` with
+the figures, the submissions that could not be graded and the anti-cheat flags.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sqlalchemy.exc import SAWarning  # noqa: E402
+
+from .grade import RUN_RECORD, _db_url  # noqa: E402
+
+
+def class_results(root: Path, assignment: str) -> dict:
+    """{"totals": [student totals], "max": max score, "cells": {grade_id: [passed?]}}."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    totals, cells, maximum = {}, {}, 0.0
+    with warnings.catch_warnings(), Gradebook(_db_url(root)) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return {"totals": {}, "max": 0.0, "cells": {}}
+        for student in gb.students:
+            try:
+                submission = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            totals[student.id] = float(submission.score)
+            maximum = float(submission.max_score)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.max_score > 0:
+                        cells.setdefault(grade.name, []).append(grade.score >= grade.max_score)
+    return {"totals": totals, "max": maximum, "cells": cells}
+
+
+def report(root: Path, names: list[str], log=print) -> Path:
+    out = root / "reports"
+    out.mkdir(exist_ok=True)
+    record_path = root / RUN_RECORD
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    lines = ["# Class report", ""]
+    for name in names:
+        res = class_results(root, name)
+        totals = np.array(list(res["totals"].values()))
+        lines += [f"## {name}", ""]
+        if totals.size == 0:
+            lines += ["No graded submissions yet.", ""]
+            continue
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.hist(totals, bins=np.linspace(0, res["max"], min(int(res["max"]) + 1, 21)),
+                color="C0", edgecolor="white")
+        ax.set_xlabel(f"score (out of {res['max']:g})")
+        ax.set_ylabel("students")
+        ax.set_title(f"{name}: {totals.size} graded")
+        fig.tight_layout()
+        fig.savefig(out / f"{name}_grades.png", dpi=100)
+        plt.close(fig)
+        rates = sorted(((np.mean(v), k) for k, v in res["cells"].items()))
+        fig, ax = plt.subplots(figsize=(5.5, 0.3 * len(rates) + 1.2))
+        ax.barh([k for _, k in rates], [100 * r for r, _ in rates], color="C2")
+        ax.set_xlabel("% of students passing")
+        ax.set_xlim(0, 100)
+        ax.set_title(f"{name}: exercises, hardest first")
+        fig.tight_layout()
+        fig.savefig(out / f"{name}_exercises.png", dpi=100)
+        plt.close(fig)
+        lines += [f"- {totals.size} graded; mean {totals.mean():.1f} / {res['max']:g}, median "
+                  f"{np.median(totals):g}, full marks {int(np.sum(totals == res['max']))}, "
+                  f"zero {int(np.sum(totals == 0))}",
+                  "- hardest exercises: " + ", ".join(f"{k} ({100 * r:.0f}% pass)"
+                                                       for r, k in rates[:3]),
+                  f"- plots: `{name}_grades.png`, `{name}_exercises.png`", ""]
+        entries = [e for e in record.values() if e["assignment"] == name]
+        failed = [e for e in entries if e["status"] == "failed"]
+        flagged = [e for e in entries if e["flags"]]
+        noted = [e for e in entries if e["notes"]]
+        lines += ["### Could not be graded", ""]
+        lines += [f"- {e['student']}: {e['reason']}" for e in failed] or ["- none"]
+        lines += ["", "### Flags for review (not penalised automatically)", ""]
+        lines += [f"- {e['student']}: {f}" for e in flagged for f in e["flags"]] or ["- none"]
+        lines += ["", "### Notes", ""]
+        lines += [f"- {e['student']}: {n}" for e in noted for n in e["notes"]] or ["- none"]
+        lines += [""]
+    (out / "summary.md").write_text("\n".join(lines))
+    log("\n".join(lines))
+    log(f"written: {out / 'summary.md'} and the PNG plots beside it")
+    return out / "summary.md"

@@ -1,0 +1,128 @@
+"""Anti-cheat scan: flags for the instructor's review, never automatic zeros.
+
+Reads a submission's code cells (not the locked test cells, which nbgrader restores)
+and reports:
+
+- delegation: a graded function that calls, imports or aliases the ``utils``
+  function of the same name (``utils.sigmoid`` inside ``def sigmoid``);
+- tampering: code that assigns to, deletes or patches attributes of ``utils``,
+  ``numpy.testing``, builtins, ``sys.modules`` or the test helpers, or rebinds a
+  test helper's name.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .notebooks import is_tests, nbgrader_meta
+
+TEST_HELPERS = {"assert_close", "assert_equal", "assert_shape", "check_not_delegated",
+                "assert_no_float_errors", "assert_choice"}
+PROTECTED_ROOTS = {"utils", "np", "numpy", "builtins", "__builtins__", "sys", "grading"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # "delegation" or "tampering"
+    cell: int
+    line: int
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} (cell {self.cell}, line {self.line}): {self.detail}"
+
+
+def _dotted(node) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    if isinstance(node, ast.Subscript):
+        return _dotted(node.value) + "[...]"
+    if isinstance(node, ast.Call):
+        return _dotted(node.func) + "(...)"
+    return ""
+
+
+def _protected(name: str) -> bool:
+    root = name.split(".")[0].split("[")[0].split("(")[0]
+    if root in ("np", "numpy"):
+        return ".testing" in name or name.count(".") >= 1
+    return root in PROTECTED_ROOTS or name.startswith("vars(")
+
+
+def _graded_names(source_nb) -> set[str]:
+    names = set()
+    for cell in source_nb.cells:
+        if nbgrader_meta(cell).get("solution") and cell.cell_type == "code":
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            names |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return names
+
+
+def _strip_magics(source: str) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
+def scan_notebook(nb, source_nb) -> list[Flag]:
+    """All flags for one submitted notebook, given the instructor's source notebook."""
+    graded = _graded_names(source_nb)
+    flags: list[Flag] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or is_tests(cell):
+            continue
+        try:
+            tree = ast.parse(_strip_magics(cell.source))
+        except SyntaxError:
+            continue
+        flags += _scan_tree(tree, index, graded)
+    return flags
+
+
+def _scan_tree(tree, index: int, graded: set[str]) -> list[Flag]:
+    flags = []
+
+    def flag(kind, node, detail):
+        flags.append(Flag(kind, index, getattr(node, "lineno", 0), detail))
+
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for target in targets:
+            name = _dotted(target)
+            if isinstance(target, ast.Attribute | ast.Subscript) and _protected(name):
+                flag("tampering", node, f"assigns to {name}")
+            elif isinstance(target, ast.Name) and target.id in TEST_HELPERS:
+                flag("tampering", node, f"rebinds the test helper {target.id}")
+        if isinstance(node, ast.Call):
+            func = _dotted(node.func)
+            if func in ("setattr", "delattr", "object.__setattr__") and node.args:
+                obj = _dotted(node.args[0])
+                if _protected(obj) or obj in ("utils", "np", "numpy"):
+                    flag("tampering", node, f"{func} on {obj}")
+            if func.endswith("monkeypatch.setattr") or func in ("importlib.reload", "reload"):
+                flag("tampering", node, f"calls {func}")
+        if isinstance(node, ast.FunctionDef) and node.name in graded:
+            for inner in ast.walk(node):
+                used = _dotted(inner) if isinstance(inner, ast.Attribute) else ""
+                if used.startswith("utils.") and used.split(".")[-1] == node.name:
+                    flag("delegation", inner, f"{node.name} uses {used}")
+                    break
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils"):
+            for alias in node.names:
+                if alias.name in graded:
+                    flag("delegation", node, f"imports {alias.name} from {node.module}")
+    return flags
