@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from .notebooks import BEGIN_HIDDEN, END_HIDDEN
 
@@ -54,6 +55,8 @@ def safe_message(evalue: str, line: int | None, hidden: set[int]) -> str:
 
 class HideHiddenTestDetails(Preprocessor):
     """Shorten tracebacks in tests cells; hide what hidden tests expected."""
+
+    enabled = Bool(True, help="nbconvert runs only enabled preprocessors").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})

@@ -133,9 +133,11 @@ def _inspect(sub: Submission, source) -> Submission:
     sub.notebook = str(path)
     ids = {grade_id(c) for c in nb.cells} - {None}
     expected = {grade_id(c) for c in source.cells} - {None}
-    owner = max(_ALL_IDS, key=lambda name: len(_ALL_IDS[name] & ids), default=sub.assignment)
-    if ids and len(_ALL_IDS.get(owner, set()) & ids) > len(expected & ids):
-        return _fail(sub, f"this is not the notebook of this assignment (it looks like {owner})")
+    if ids and len(expected & ids) < 0.5 * len(expected):  # most of its cells are foreign
+        others = {n: len(v & ids) for n, v in _ALL_IDS.items() if n != sub.assignment}
+        owner = max(others, key=others.get, default=None)
+        hint = f" (it looks like {owner})" if owner and others[owner] > len(expected & ids) else ""
+        return _fail(sub, f"this is not the notebook of this assignment{hint}")
     sub.flags = [str(f) for f in scan_notebook(nb, source)]
     return sub
 
@@ -412,6 +414,12 @@ def _load_json(path: Path) -> dict:
 
 
 def grade(root: Path, names: list[str], opts: Options, log=print) -> list[Submission]:
+    with warnings.catch_warnings():  # nbgrader's API sets off harmless SQLAlchemy warnings
+        warnings.simplefilter("ignore", SAWarning)
+        return _grade(root, names, opts, log)
+
+
+def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]:
     subs = discover(root, names)
     if not subs:
         raise CourseError(f"nothing to grade: no submitted/<student>/<assignment>/ folders for "
@@ -420,8 +428,11 @@ def grade(root: Path, names: list[str], opts: Options, log=print) -> list[Submis
     for sub in subs:
         done = manifest.get(sub.key)
         if (not opts.force and sub.status == "pending" and done and done["digest"] == sub.digest
-                and (root / "autograded" / sub.student / sub.assignment).exists()):
-            sub.status, sub.reason = "skipped", "unchanged since the last run"
+                and (done["status"] == "failed"
+                     or (root / "autograded" / sub.student / sub.assignment).exists())):
+            sub.status = "skipped"
+            sub.reason = "unchanged since the last run" + (
+                f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
     todo = [s for s in subs if s.status == "pending"]
     log(f"{len(subs)} submissions: {len(todo)} to grade, "
         f"{sum(s.status == 'skipped' for s in subs)} unchanged, "
@@ -438,16 +449,15 @@ def grade(root: Path, names: list[str], opts: Options, log=print) -> list[Submis
         if restored:
             log("course files changed during grading and were restored: " + ", ".join(restored))
         score(root, todo, executed)
-    with warnings.catch_warnings():  # nbgrader's API sets off harmless SQLAlchemy warnings
-        warnings.simplefilter("ignore", SAWarning)
-        _roll_call(root, subs)
-        read_scores(root, subs)
+    _roll_call(root, subs)
+    read_scores(root, subs)
     graded = [s for s in subs if s.status in ("graded", "skipped")]
     _feedback(root, graded, log)
     workspace.nbgrader(root, "export", "--to", "grades.csv")
     for sub in subs:
         if sub.status in ("graded", "failed"):
-            manifest[sub.key] = {"digest": sub.digest, "status": sub.status}
+            manifest[sub.key] = {"digest": sub.digest, "status": sub.status,
+                                 "reason": sub.reason}
     (root / MANIFEST).parent.mkdir(exist_ok=True)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
     record = _load_json(root / RUN_RECORD)
@@ -487,7 +497,7 @@ def _print_summary(subs: list[Submission], log) -> None:
     log(f"\n{'assignment':<16}{'student':<14}{'score':>9}  status")
     for s in subs:
         total = f"{s.score:g}/{s.max_score:g}" if s.max_score else f"{s.score or 0:g}"
-        extra = f" -- {s.reason}" if s.reason and s.status != "skipped" else ""
+        extra = f" -- {s.reason}" if s.reason else ""
         log(f"{s.assignment:<16}{s.student:<14}{total:>9}  {s.status}{extra}")
         for note in s.notes:
             log(f"{'':<30}note: {note}")

@@ -1,0 +1,221 @@
+"""``course grade`` on a class of real submissions, graded by real nbgrader.
+
+The class holds the good, the wrong and every kind of bad submission: a kernel that
+dies, an infinite loop, a memory blow-up, sys.exit, invalid JSON, a renamed and a
+missing notebook, a deleted test cell, huge output, another assignment's notebook, a
+submission that writes into the course directory and one that tampers with utils,
+numpy.testing and builtins.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course import workspace
+from course.feedback import HIDDEN_MESSAGE, failing_line, hidden_line_numbers, safe_message
+from course.mistakes import MISTAKES, Mistake
+from course.notebooks import course_root, fill_answers, grade_id, notebook_path, read
+
+A = "ch1_perceptron"
+ROOT = course_root()
+
+
+def _with_cell(nb, code, after="relu_answer"):
+    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def build_class(dest: Path) -> dict[str, object]:
+    """Write the class into dest; return {student: expected score or failure text}."""
+    workspace.make_course_dir(dest, [A])
+    release = read(workspace.generate(dest, A))
+    source = read(notebook_path(ROOT, "source", A))
+    solved = fill_answers(release, source)
+    sigmoid_mistake = MISTAKES[A][5]
+    loop = Mistake("loop", "relu_answer", 0, "while True:\n    pass", ("relu_tests",))
+    intrusion = (f"open({str(dest / 'gradebook.db')!r}, 'wb').write(b'gone')\n"
+                 f"open({str(dest / 'nbgrader_config.py')!r}, 'a').write('\\nraise SystemExit')\n"
+                 f"open({str(dest / 'source' / A / 'planted.py')!r}, 'w').write('x = 1')")
+    tamper = ("import builtins, numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+              "builtins.abs = lambda x: x\ntry:\n    utils.grading.assert_close = print\n"
+              "except AttributeError:\n    pass\nimport utils.activations as ua\n"
+              "open(ua.__file__, 'a').write('\\nsigmoid = lambda z: 0.5\\n')")
+    subs = {
+        "solved": (solved, 30.0),
+        "blank": (release, 0.0),
+        "wrong": (fill_answers(release, source, MISTAKES[A][:2]), 26.0),
+        "dies": (_with_cell(solved, "import os\nos._exit(1)"), "kernel died"),
+        "loops": (fill_answers(release, source, [loop]), 29.0),
+        "hogs_memory": (_with_cell(solved, "b = []\nwhile True:\n    b.append(np.ones(10**7))"),
+                        30.0),
+        "exits": (_with_cell(solved, "import sys\nsys.exit(3)"), 30.0),
+        "deleted_test": (fill_answers(release, source, drop_cells=["sigmoid_tests"]), 30.0),
+        "deleted_and_wrong": (fill_answers(release, source, [sigmoid_mistake],
+                                           drop_cells=["sigmoid_tests"]), 28.0),
+        "shouts": (_with_cell(solved, "for i in range(3 * 10**5):\n    print('spam' * 20, i)"),
+                   30.0),
+        "intruder": (_with_cell(solved, intrusion), 30.0),
+        "tamperer": (_with_cell(fill_answers(release, source, [sigmoid_mistake]), tamper), 28.0),
+        "other_assignment": (read(notebook_path(ROOT, "release", "ch2_mlp")),
+                             "not the notebook of this assignment"),
+    }
+    expected = {}
+    for student, (nb, outcome) in subs.items():
+        workspace.submit(dest, A, student, nb)
+        expected[student] = outcome
+    workspace.submit(dest, A, "corrupt", raw='{"cells": [ nope')
+    expected["corrupt"] = "not a valid notebook file"
+    renamed = dest / "submitted" / "renamed" / A
+    renamed.mkdir(parents=True)
+    nbformat.write(solved, str(renamed / "homework final (2).ipynb"))
+    expected["renamed"] = 30.0
+    (dest / "submitted" / "empty" / A).mkdir(parents=True)
+    expected["empty"] = "no ch1_perceptron.ipynb"
+    return expected
+
+
+def course(*args):
+    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True,
+                          text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("class")
+    expected = build_class(dest)
+    db_before = (dest / "gradebook.db").read_bytes()
+    proc = course("--root", str(dest), "grade", "--workers", "2")
+    return dest, expected, proc, db_before
+
+
+def _csv_scores(dest: Path) -> dict[str, float]:
+    with open(dest / "grades.csv") as fh:
+        return {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
+
+
+def test_grading_completes_and_exits_zero(graded):
+    _, _, proc, _ = graded
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "graded 12, unchanged 0, failed 4, flagged 1" in proc.stdout
+
+
+def test_every_student_gets_the_expected_outcome(graded):
+    dest, expected, proc, _ = graded
+    record = json.loads((dest / "reports" / "grade_run.json").read_text())
+    scores = _csv_scores(dest)
+    for student, outcome in expected.items():
+        entry = record[f"{A}/{student}"]
+        if isinstance(outcome, float):
+            assert entry["status"] == "graded", (student, entry["reason"])
+            assert scores[student] == outcome, student
+        else:
+            assert entry["status"] == "failed" and outcome in entry["reason"], (student, entry)
+            assert scores[student] == 0.0  # on the roll, with nothing earned
+    assert "graded as ch1_perceptron.ipynb" in proc.stdout
+
+
+def test_course_files_are_restored_after_an_intrusion(graded):
+    dest, _, proc, db_before = graded
+    assert "were restored: gradebook.db, nbgrader_config.py" in proc.stdout
+    assert "raise SystemExit" not in (dest / "nbgrader_config.py").read_text()
+    assert not (dest / "source" / A / "planted.py").exists()
+    assert (dest / "gradebook.db").read_bytes() != b"gone"
+    assert len(db_before) > 0
+
+
+def test_tampering_is_flagged_and_contained(graded):
+    dest, _, _, _ = graded
+    record = json.loads((dest / "reports" / "grade_run.json").read_text())
+    flags = record[f"{A}/tamperer"]["flags"]
+    assert any("numpy.testing" in f for f in flags) and any("builtins" in f for f in flags)
+    assert any("utils.grading.assert_close" in f for f in flags)
+    assert record[f"{A}/solved"]["flags"] == []
+    assert "restored" in " ".join(record[f"{A}/tamperer"]["notes"])
+
+
+def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
+    dest, expected, _, _ = graded
+    # plain nbgrader has none of course grade's protections: only run what is safe there
+    # (the intruder and the tamperer would write into real files)
+    gradable = [s for s, o in expected.items() if isinstance(o, float) and s not in
+                ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory")]
+    plain = workspace.make_course_dir(tmp_path / "plain", [A])
+    workspace.generate(plain, A)
+    for student in gradable:
+        shutil.copytree(dest / "submitted" / student, plain / "submitted" / student)
+    assert workspace.autograde(plain, A).returncode == 0
+    sequential = workspace.scores(plain, A)
+    ours = workspace.scores(dest, A)
+    for student in gradable:
+        assert ours[student] == sequential[student], student
+
+
+def test_feedback_shows_visible_messages_but_no_hidden_expectations(graded):
+    dest, _, _, _ = graded
+    page = (dest / "feedback" / "wrong" / A / f"{A}.html").read_text()
+    html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
+    assert HIDDEN_MESSAGE in html  # the NAND mistake fails a hidden test
+    assert "Hint: write one inequality per row of the truth table" in html
+    assert "BEGIN HIDDEN TESTS" not in html and "_fires(_gate)" not in html
+    assert "expected 1, got 0" not in html  # what the hidden test expected stays hidden
+    source = read(notebook_path(ROOT, "source", A))
+    hidden_lines = [line.strip() for c in source.cells
+                    for n, line in enumerate(c.source.splitlines(), 1)
+                    if n in hidden_line_numbers(c.source) and len(line.strip()) > 25]
+    assert hidden_lines and not any(line in html for line in hidden_lines)
+
+
+def test_rerun_grades_only_new_submissions_unless_forced(graded):
+    dest, _, _, _ = graded
+    before = _csv_scores(dest)
+    late = fill_answers(read(notebook_path(dest, "release", A)),
+                        read(notebook_path(ROOT, "source", A)), MISTAKES[A][9:10])
+    workspace.submit(dest, A, "late", late)
+    proc = course("--root", str(dest), "grade")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "1 to grade, 13 unchanged, 3 not gradable" in proc.stdout
+    after = _csv_scores(dest)
+    assert after.pop("late") == 29.0
+    assert after == before
+    proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
+    assert "14 to grade, 0 unchanged" in proc.stdout
+    assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
+
+
+def test_report_summarises_the_class(graded):
+    dest, _, _, _ = graded
+    proc = course("--root", str(dest), "report", A)
+    assert proc.returncode == 0, proc.stderr
+    summary = (dest / "reports" / "summary.md").read_text()
+    assert "## ch1_perceptron" in summary and "hardest exercises" in summary
+    assert "corrupt: not a valid notebook file" in summary and "tamperer: tampering" in summary
+    assert (dest / "reports" / f"{A}_grades.png").read_bytes()[:4] == b"\x89PNG"
+    assert (dest / "reports" / f"{A}_exercises.png").exists()
+
+
+def test_nothing_to_grade_is_an_error(tmp_path):
+    workspace.make_course_dir(tmp_path, [A])
+    proc = course("--root", str(tmp_path), "grade")
+    assert proc.returncode == 2 and "nothing to grade" in proc.stderr
+
+
+def test_feedback_helpers():
+    source = "a = 1\n### BEGIN HIDDEN TESTS\nassert x == 3\n### END HIDDEN TESTS\n"
+    assert hidden_line_numbers(source) == {3}
+    assert failing_line(["\x1b[0;31mCell In[7], line 3\x1b[0m", "x"]) == 3
+    assert safe_message("w is wrong: expected 3, got 2\nHint: h", 3, {3}) == (
+        HIDDEN_MESSAGE + "\nHint: h")
+    assert safe_message("w is wrong: expected 3, got 2", 1, {3}).startswith("w is wrong")
+    assert safe_message("boom", None, {3}) == HIDDEN_MESSAGE
