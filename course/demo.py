@@ -1,9 +1,10 @@
 """``course demo``: grade a simulated class end to end with nbgrader.
 
 In a scratch course directory (default ``demo_course/``, ignored by git) it generates
-the release, writes one submission per simulated student, autogrades them one by one
-with a progress bar, generates feedback, exports ``grades.csv`` and prints a table
-comparing each student's score with the score the simulation expects.
+the release, writes one submission per simulated student, grades them all with
+``course grade`` (nbgrader on every core, with a progress bar; feedback; ``grades.csv``),
+writes the class report and prints a table comparing each student's score with the
+score the simulation expects.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from tqdm import tqdm
 
 from . import workspace
 from .mistakes import MISTAKES, Mistake
@@ -80,59 +80,40 @@ def simulated_class(source, release, assignment: str) -> list[Student]:
     ]
 
 
-def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
+def run_demo(root: Path, names: list[str], course_dir: Path, log=print,
+             workers: int | None = None) -> bool:
     """Run the demo; return True when every student got the expected score."""
+    from .grade import Options, grade
+    from .report import report
+
     if course_dir.exists():
         shutil.rmtree(course_dir)
     workspace.make_course_dir(course_dir, names, root)
-    all_ok = True
+    classes = {}
     for name in names:
-        log(f"\n== {name}: generating the release with nbgrader")
+        log(f"== {name}: generating the release with nbgrader and writing 5 submissions")
         release = read(workspace.generate(course_dir, name))
         source = read(notebook_path(root, "source", name))
-        students = simulated_class(source, release, name)
-        for s in students:
+        classes[name] = (simulated_class(source, release, name), points_by_tests_cell(source))
+        for s in classes[name][0]:
             workspace.submit(course_dir, name, s.id, nb=s.nb, raw=s.raw)
-        failures = {}
-        for s in tqdm(students, desc=f"autograding {name}", unit="student"):
-            problem = unreadable(course_dir, name, s.id)
-            if problem:  # on the roll with no submission: exported with a score of 0
-                failures[s.id] = problem
-                workspace.nbgrader(course_dir, "db", "student", "add", s.id)
-                continue
-            proc = workspace.autograde(course_dir, name, s.id)
-            if proc.returncode != 0:
-                failures[s.id] = _reason(proc.stdout + proc.stderr)
-        log("generating feedback and exporting grades.csv")
-        workspace.nbgrader(course_dir, "generate_feedback", name, "--force", check=False)
-        workspace.nbgrader(course_dir, "export", "--to", "grades.csv")
+    opts = Options() if workers is None else Options(workers=workers)
+    log(f"\n== grading with `python -m course grade` ({opts.workers} workers), then feedback")
+    graded = grade(course_dir, names, opts, log=lambda *_: None)
+    report(course_dir, names)
+    all_ok = True
+    for name, (students, points) in classes.items():
+        failures = {s.student: s.reason for s in graded
+                    if s.assignment == name and s.status == "failed"}
         got = workspace.scores(course_dir, name)
-        all_ok &= _print_table(name, students, got, failures, points_by_tests_cell(source), log)
+        all_ok &= _print_table(name, students, got, failures, points, log)
     csv_path = course_dir / "grades.csv"
     with open(csv_path) as fh:
         rows = list(csv.DictReader(fh))
     log(f"\ngrades.csv: {len(rows)} rows -> {csv_path}")
     log(f"feedback:   {course_dir / 'feedback'}")
+    log(f"report:     {course_dir / 'reports' / 'summary.md'} (and the plots beside it)")
     return all_ok
-
-
-def unreadable(course_dir: Path, assignment: str, student: str) -> str | None:
-    """Why a submitted notebook cannot be read as a notebook, or None if it can."""
-    path = course_dir / "submitted" / student / assignment / f"{assignment}.ipynb"
-    try:
-        nbformat.read(str(path), as_version=4)
-    except FileNotFoundError:
-        return f"no {path.name} in the submission"
-    except Exception as exc:  # noqa: BLE001 -- any parse failure is reported, not raised
-        return f"not a valid notebook file ({type(exc).__name__}: {str(exc)[:60]})"
-    return None
-
-
-def _reason(output: str) -> str:
-    for line in output.splitlines():
-        if "Error" in line or "error" in line:
-            return line.strip()[:100]
-    return "nbgrader could not grade this submission"
 
 
 def _print_table(name, students, got, failures, points, log) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .notebooks import is_tests, nbgrader_meta
+from .notebooks import grade_id, is_tests, nbgrader_meta
 
 TEST_HELPERS = {"assert_close", "assert_equal", "assert_shape", "check_not_delegated",
                 "assert_no_float_errors", "assert_choice"}
@@ -25,12 +25,12 @@ PROTECTED_ROOTS = {"utils", "np", "numpy", "builtins", "__builtins__", "sys", "g
 @dataclass(frozen=True)
 class Flag:
     kind: str  # "delegation" or "tampering"
-    cell: int
+    cell: str  # the answer cell's grade_id, or "cell N" (1-based) for a cell of the student's
     line: int
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.kind} (cell {self.cell}, line {self.line}): {self.detail}"
+        return f"{self.kind} ({self.cell}, line {self.line}): {self.detail}"
 
 
 def _dotted(node) -> str:
@@ -83,15 +83,44 @@ def scan_notebook(nb, source_nb) -> list[Flag]:
             tree = ast.parse(_strip_magics(cell.source))
         except SyntaxError:
             continue
-        flags += _scan_tree(tree, index, graded)
+        flags += _scan_tree(tree, grade_id(cell) or f"cell {index + 1}", graded)
     return flags
 
 
-def _scan_tree(tree, index: int, graded: set[str]) -> list[Flag]:
+def _utils_aliases(tree) -> dict[str, str]:
+    """Local names bound to ``utils`` or one of its modules: {"ua": "utils.activations"}."""
+    aliases = {"utils": "utils"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "utils":
+                    aliases[alias.asname or "utils"] = alias.name if alias.asname else "utils"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "utils":
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def _utils_name(node, aliases: dict[str, str]) -> str:
+    """The fully qualified ``utils...`` name an expression refers to, or ""."""
+    name = _dotted(node)
+    head, _, rest = name.partition(".")
+    if head not in aliases:
+        return ""
+    return aliases[head] + (f".{rest}" if rest else "")
+
+
+def _scan_tree(tree, where: str, graded: set[str]) -> list[Flag]:
     flags = []
+    aliases = _utils_aliases(tree)
 
     def flag(kind, node, detail):
-        flags.append(Flag(kind, index, getattr(node, "lineno", 0), detail))
+        flags.append(Flag(kind, where, getattr(node, "lineno", 0), detail))
+
+    def reference(node, graded_name: str) -> str:
+        """The utils function of the same name that ``node`` refers to, if it does."""
+        used = _utils_name(node, aliases) if isinstance(node, ast.Attribute | ast.Name) else ""
+        return used if used.split(".")[-1] == graded_name and "." in used else ""
 
     for node in ast.walk(tree):
         targets = []
@@ -103,22 +132,30 @@ def _scan_tree(tree, index: int, graded: set[str]) -> list[Flag]:
             targets = node.targets
         for target in targets:
             name = _dotted(target)
-            if isinstance(target, ast.Attribute | ast.Subscript) and _protected(name):
-                flag("tampering", node, f"assigns to {name}")
+            if isinstance(target, ast.Attribute | ast.Subscript) and (
+                    _protected(name) or _utils_name(target, aliases)):
+                verb = "deletes" if isinstance(node, ast.Delete) else "assigns to"
+                flag("tampering", node, f"{verb} {name}")
             elif isinstance(target, ast.Name) and target.id in TEST_HELPERS:
                 flag("tampering", node, f"rebinds the test helper {target.id}")
+            elif (isinstance(target, ast.Name) and target.id in graded
+                  and isinstance(node, ast.Assign)):
+                used = reference(node.value, target.id)
+                if used:
+                    flag("delegation", node, f"{target.id} is an alias of {used}")
         if isinstance(node, ast.Call):
             func = _dotted(node.func)
             if func in ("setattr", "delattr", "object.__setattr__") and node.args:
                 obj = _dotted(node.args[0])
-                if _protected(obj) or obj in ("utils", "np", "numpy"):
+                if _protected(obj) or obj in ("utils", "np", "numpy") or _utils_name(
+                        node.args[0], aliases):
                     flag("tampering", node, f"{func} on {obj}")
             if func.endswith("monkeypatch.setattr") or func in ("importlib.reload", "reload"):
                 flag("tampering", node, f"calls {func}")
         if isinstance(node, ast.FunctionDef) and node.name in graded:
             for inner in ast.walk(node):
-                used = _dotted(inner) if isinstance(inner, ast.Attribute) else ""
-                if used.startswith("utils.") and used.split(".")[-1] == node.name:
+                used = reference(inner, node.name)
+                if used:
                     flag("delegation", inner, f"{node.name} uses {used}")
                     break
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils"):

@@ -73,11 +73,12 @@ def autograde(course_dir: Path, assignment: str, student: str | None = None,
     return nbgrader(course_dir, *args, check=False)
 
 
-def scores(course_dir: Path, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
+def scores(course_dir: Path, assignment: str,
+           db_url: str | None = None) -> dict[str, dict[str, tuple[float, float]]]:
     """Autograded scores from the gradebook: {student: {tests grade_id: (score, max)}}."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    db_url = f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
+    db_url = db_url or f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
     result: dict[str, dict[str, tuple[float, float]]] = {}
     with Gradebook(db_url) as gb:
         for student in gb.students:

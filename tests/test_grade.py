@@ -4,7 +4,7 @@ The class holds the good, the wrong and every kind of bad submission: a kernel t
 dies, an infinite loop, a memory blow-up, sys.exit, invalid JSON, a renamed and a
 missing notebook, a deleted test cell, huge output, another assignment's notebook, a
 submission that writes into the course directory and one that tampers with utils,
-numpy.testing and builtins.
+numpy.testing and builtins, an edited test cell and an answer that delegates to utils.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def _with_cell(nb, code, after="relu_answer"):
     return nb
 
 
+def _edit_cell(nb, gid, code):
+    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    next(c for c in nb.cells if grade_id(c) == gid).source = code
+    return nb
+
+
 def build_class(dest: Path) -> dict[str, object]:
     """Write the class into dest; return {student: expected score or failure text}."""
     workspace.make_course_dir(dest, [A])
@@ -64,6 +70,11 @@ def build_class(dest: Path) -> dict[str, object]:
         "deleted_test": (fill_answers(release, source, drop_cells=["sigmoid_tests"]), 30.0),
         "deleted_and_wrong": (fill_answers(release, source, [sigmoid_mistake],
                                            drop_cells=["sigmoid_tests"]), 28.0),
+        "edited_test": (_edit_cell(fill_answers(release, source, [sigmoid_mistake]),
+                                   "sigmoid_tests", "pass  # all good!"), 28.0),
+        "delegator": (fill_answers(release, source, [Mistake(
+            "delegates", "sigmoid_answer", 0, "return utils.sigmoid(z)", ("sigmoid_tests",))]),
+            28.0),
         "shouts": (_with_cell(solved, "for i in range(3 * 10**5):\n    print('spam' * 20, i)"),
                    30.0),
         "intruder": (_with_cell(solved, intrusion), 30.0),
@@ -108,7 +119,7 @@ def _csv_scores(dest: Path) -> dict[str, float]:
 def test_grading_completes_and_exits_zero(graded):
     _, _, proc, _ = graded
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "graded 12, unchanged 0, failed 4, flagged 1" in proc.stdout
+    assert "graded 14, unchanged 0, failed 4, flagged 2" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):
@@ -142,6 +153,8 @@ def test_tampering_is_flagged_and_contained(graded):
     assert any("numpy.testing" in f for f in flags) and any("builtins" in f for f in flags)
     assert any("utils.grading.assert_close" in f for f in flags)
     assert record[f"{A}/solved"]["flags"] == []
+    assert record[f"{A}/delegator"]["flags"] == [
+        "delegation (sigmoid_answer, line 3): sigmoid uses utils.sigmoid"]
     assert "restored" in " ".join(record[f"{A}/tamperer"]["notes"])
 
 
@@ -185,12 +198,12 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 to grade, 13 unchanged, 3 not gradable" in proc.stdout
+    assert "1 to grade, 15 unchanged, 3 not gradable" in proc.stdout
     after = _csv_scores(dest)
     assert after.pop("late") == 29.0
     assert after == before
     proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
-    assert "14 to grade, 0 unchanged" in proc.stdout
+    assert "16 to grade, 0 unchanged" in proc.stdout
     assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
 
 

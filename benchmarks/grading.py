@@ -1,0 +1,96 @@
+"""Grading speed: plain sequential ``nbgrader autograde`` against ``course grade``.
+
+Builds a synthetic class (STUDENTS x the assignments; a third of the submissions
+correct, a third with one plausible mistake, a sixth blank, a sixth with two mistakes)
+in two identical course directories, grades one with ``nbgrader autograde <assignment>``
+(one command per assignment, as an instructor would run it) and the other with
+``python -m course grade``, checks that every grade is identical, and prints both wall
+times, their ratio, the cost per submission and the cost of starting a bare kernel.
+
+    python benchmarks/grading.py [--students 40] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from course import workspace
+from course.mistakes import MISTAKES
+from course.notebooks import assignments, course_root, fill_answers, notebook_path, read
+
+sys.path.insert(0, str(Path(__file__).parent))
+from notebook_runtime import bare_kernel  # noqa: E402
+
+
+def build(dest: Path, names: list[str], students: int, seed: int = 0) -> int:
+    rng = random.Random(seed)
+    root = course_root()
+    workspace.make_course_dir(dest, names, root)
+    count = 0
+    for name in names:
+        release = read(workspace.generate(dest, name))
+        source = read(notebook_path(root, "source", name))
+        for s in range(students):
+            kind = s % 6
+            if kind in (0, 1):
+                nb = fill_answers(release, source)
+            elif kind in (2, 3):
+                nb = fill_answers(release, source, [rng.choice(MISTAKES[name])])
+            elif kind == 4:
+                nb = release
+            else:
+                picks = rng.sample(MISTAKES[name], 2)
+                if picks[0].cell == picks[1].cell:
+                    picks = picks[:1]
+                nb = fill_answers(release, source, picks)
+            workspace.submit(dest, name, f"student{s:03d}", nb)
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("assignments", nargs="*")
+    args = parser.parse_args()
+    names = args.assignments or assignments()
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        plain, ours = Path(tmp) / "plain", Path(tmp) / "ours"
+        n = build(plain, names, args.students)
+        build(ours, names, args.students)
+        print(f"class: {args.students} students x {len(names)} assignments = {n} submissions; "
+              f"{os.cpu_count()} CPUs")
+        start = time.perf_counter()
+        for name in names:
+            if workspace.autograde(plain, name).returncode != 0:
+                raise SystemExit(f"nbgrader autograde {name} failed")
+        t_plain = time.perf_counter() - start
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "course", "--root", str(ours), "grade",
+                               "--workers", str(args.workers)], capture_output=True, text=True)
+        t_ours = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr[-2000:])
+        same = all(workspace.scores(plain, a) == workspace.scores(ours, a) for a in names)
+        kernel = min(bare_kernel() for _ in range(3))
+        print(f"grades identical: {'yes' if same else 'NO'}")
+        print(f"sequential nbgrader autograde: {t_plain:7.1f} s  ({t_plain / n:.2f} s per "
+              "submission)")
+        print(f"course grade --workers {args.workers}:    {t_ours:7.1f} s  ({t_ours / n:.2f} s "
+              "per submission, scoring and feedback included)")
+        print(f"ratio course/sequential: {t_ours / t_plain:.2f}  (target <= 0.60)")
+        print(f"bare kernel start + one cell: {kernel:.2f} s")
+        if not same:
+            raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The anti-cheat scan of ``course grade``: what it flags, and what it leaves alone."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from course.notebooks import assignments, course_root, notebook_path, read
+from course.scan import scan_notebook
+
+ROOT = course_root()
+SOURCE = read(notebook_path(ROOT, "source", "ch1_perceptron"))
+
+
+def flags_of(code: str) -> list[str]:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    return [str(f) for f in scan_notebook(nb, SOURCE)]
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("def sigmoid(z):\n    return utils.sigmoid(z)", "sigmoid uses utils.sigmoid"),
+    ("def sigmoid(z):\n    return utils.activations.sigmoid(z)",
+     "sigmoid uses utils.activations.sigmoid"),
+    ("import utils.activations as ua\ndef relu(z):\n    return ua.relu(z)",
+     "relu uses utils.activations.relu"),
+    ("from utils import activations as act\ndef tanh(z):\n    return act.tanh(z) * 1.0",
+     "tanh uses utils.activations.tanh"),
+    ("sigmoid = utils.activations.sigmoid", "sigmoid is an alias of utils.activations.sigmoid"),
+    ("from utils.activations import softmax", "imports softmax from utils.activations"),
+])
+def test_delegation_is_flagged(code, expected):
+    found = flags_of(code)
+    assert any(f.startswith("delegation") and expected in f for f in found), found
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("import numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None",
+     "assigns to numpy.testing.assert_allclose"),
+    ("import builtins\nbuiltins.abs = lambda x: x", "assigns to builtins.abs"),
+    ("utils.grading.assert_close = print", "assigns to utils.grading.assert_close"),
+    ("import utils.grading as g\ng.assert_close = print", "assigns to g.assert_close"),
+    ("assert_close = lambda *a, **k: None", "rebinds the test helper assert_close"),
+    ("setattr(utils, 'sigmoid', abs)", "setattr on utils"),
+    ("import importlib\nimportlib.reload(utils)", "calls importlib.reload"),
+    ("del np.testing.assert_allclose", "deletes np.testing.assert_allclose"),
+])
+def test_tampering_is_flagged(code, expected):
+    found = flags_of(code)
+    assert any(f.startswith("tampering") and expected in f for f in found), found
+
+
+@pytest.mark.parametrize("code", [
+    "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))",
+    "z = np.linspace(-5, 5, 11)\nutils.plots.plot_activations(['relu'])",
+    "def relu(z):\n    out = np.maximum(z, 0.0)\n    return out",
+    "x = utils.sigmoid(np.zeros(3))  # using the reference outside a graded function is fine",
+    "%matplotlib inline\nresult = relu(np.ones(2))",
+    "def sigmoid(z:\n    broken syntax is not a flag",
+])
+def test_honest_code_is_not_flagged(code):
+    assert flags_of(code) == []
+
+
+@pytest.mark.parametrize("name", assignments(ROOT))
+def test_solutions_and_releases_carry_no_flags(name):
+    source = read(notebook_path(ROOT, "source", name))
+    assert scan_notebook(source, source) == []
+    assert scan_notebook(read(notebook_path(ROOT, "release", name)), source) == []
+
+
+def test_locked_test_cells_are_not_scanned():
+    # the tests cells themselves call utils.grading helpers: they must never raise a flag
+    tests = [c for c in SOURCE.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+             and not c.metadata.nbgrader.get("solution")]
+    assert tests
+    assert scan_notebook(nbformat.v4.new_notebook(cells=tests), SOURCE) == []
