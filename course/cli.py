@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="CPU seconds a student's kernel may use in all (default 60)")
     p.add_argument("--kernel-mem-mb", type=int, default=2048,
                    help="memory limit of a student's kernel in MB (default 2048)")
+    p.add_argument("--submission-cap", type=float, default=90.0,
+                   help="wall seconds one submission may take in all before it fails "
+                        "(default 90; a solved chapter takes a few seconds)")
     p = sub.add_parser("report", help="plots and a summary of the last grading under reports/")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p = sub.add_parser("demo", help="autograde a simulated class and print its table")
@@ -81,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.workers < 1:
                 raise CourseError("--workers must be at least 1")
+            if args.kernel_cpu < 1 or args.kernel_mem_mb < 64 or args.submission_cap < 1:
+                raise CourseError("--kernel-cpu and --submission-cap must be at least 1 s, "
+                                  "--kernel-mem-mb at least 64")
             grade(root, names, Options(workers=args.workers, force=args.force,
                                        kernel_cpu=args.kernel_cpu,
-                                       kernel_mem_mb=args.kernel_mem_mb))
+                                       kernel_mem_mb=args.kernel_mem_mb,
+                                       cap=args.submission_cap))
             return 0
         if args.command == "report":
             from .report import report

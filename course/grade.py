@@ -4,7 +4,8 @@
    another assignment's notebook) and scan it for delegation and tampering.
 2. Execute the submissions with nbgrader's Autograde in N worker processes, each in
    its own scratch course (``course.worker``), kernels limited in CPU time and memory
-   (``course.limited_kernel``); a worker silent for longer than the cap is killed and
+   (``course.limited_kernel``); a submission that takes longer than the wall-time cap
+   (a loop of sleeps escapes the CPU limit) fails, and its worker is killed and
    restarted on the rest of its queue.
 3. Score the executed notebooks into the real gradebook with one writer: nbgrader's
    Autograde again, minus ``ClearOutput`` and ``Execute``, so the scores come from
@@ -81,7 +82,7 @@ class Options:
     force: bool = False
     kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
     kernel_mem_mb: int = 2048
-    cap: float = 240.0  # wall seconds a worker may stay silent on one submission
+    cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
 
 
 # ------------------------------------------------------------------------------ discovery
@@ -218,8 +219,10 @@ class _Worker:
         self.shard, self.pending, self.env, self.lines = shard, list(tasks), env, lines
         self.proc: subprocess.Popen | None = None
         self.last = time.monotonic()
+        self.killed = False  # by us, for going over the cap
 
     def start(self) -> None:
+        self.killed = False
         args = [f"{s.assignment}:{s.student}" for s in self.pending]
         log = open(self.shard / "worker.log", "a")  # noqa: SIM115 -- closed with the process
         self.proc = subprocess.Popen([sys.executable, "-m", "course.worker", str(self.shard),
@@ -274,18 +277,19 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         w.start()
     live = set(workers)
     while live:
+        for w in list(live):  # checked on every turn: busy workers must not starve it
+            if w.pending and time.monotonic() - w.last > opts.cap:
+                _give_up(w, f"took longer than the {opts.cap:g} s cap", bar, subs)
+                w.kill()  # its pump then reports the exit, which restarts it on the rest
+                w.killed, w.last = True, time.monotonic()
         try:
             worker, proc, line = lines.get(timeout=1.0)
         except queue.Empty:
-            for w in list(live):
-                if w.pending and time.monotonic() - w.last > opts.cap:
-                    _give_up(w, f"took longer than the {opts.cap:.0f} s cap", bar, subs)
-                    w.kill()
             continue
         if proc is not worker.proc:
             continue  # a line from a process we already replaced
         if line is None:  # the worker exited
-            if worker.pending:
+            if worker.pending and not worker.killed:  # it crashed on the one it was grading
                 _give_up(worker, "its grading process crashed", bar, subs)
             if worker.pending:
                 worker.start()
@@ -298,6 +302,8 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         except json.JSONDecodeError:
             continue
         sub = by_key[f"{result['assignment']}/{result['student']}"]
+        if sub.status == "failed":
+            continue  # its result came in just after it was given up
         if worker.pending and worker.pending[0] is sub:
             worker.pending.pop(0)
         sub.seconds = result.get("seconds", 0.0)

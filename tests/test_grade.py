@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from html import unescape
 from pathlib import Path
 
@@ -232,3 +233,46 @@ def test_feedback_helpers():
         HIDDEN_MESSAGE + "\nHint: h")
     assert safe_message("w is wrong: expected 3, got 2", 1, {3}).startswith("w is wrong")
     assert safe_message("boom", None, {3}) == HIDDEN_MESSAGE
+
+
+def test_a_slow_submission_is_capped_and_the_worker_goes_on(tmp_path):
+    # sleeping escapes the kernel's CPU limit and each cell stays under the cell timeout:
+    # only the per-submission cap stops it. With one worker, the students after the
+    # slow one must still be graded by the restarted worker.
+    workspace.make_course_dir(tmp_path, [A])
+    release = read(workspace.generate(tmp_path, A))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    slow = solved
+    for _ in range(4):
+        slow = _with_cell(slow, "import time\ntime.sleep(12)")
+    workspace.submit(tmp_path, A, "a_sleeper", slow)
+    workspace.submit(tmp_path, A, "b_solved", solved)
+    workspace.submit(tmp_path, A, "c_solved", solved)
+    proc = course("--root", str(tmp_path), "grade", "--workers", "1", "--submission-cap", "25")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    record = json.loads((tmp_path / "reports" / "grade_run.json").read_text())
+    assert record[f"{A}/a_sleeper"]["status"] == "failed"
+    assert record[f"{A}/a_sleeper"]["reason"] == "took longer than the 25 s cap"
+    assert _csv_scores(tmp_path) == {"a_sleeper": 0.0, "b_solved": 30.0, "c_solved": 30.0}
+    time.sleep(2)  # the orphaned kernel notices its parent is gone within a second
+    assert _grading_processes() == [], "a grading process outlived course grade"
+
+
+def _grading_processes() -> list[str]:
+    """Command lines of live grading kernels and workers (read from /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # the process ended while we looked
+        if "course/limited_kernel.py" in text or "course.worker" in text:
+            found.append(text)
+    return found
+
+
+def test_bad_limits_are_refused():
+    proc = course("grade", "--workers", "0")
+    assert proc.returncode == 2 and "--workers must be at least 1" in proc.stderr
+    proc = course("grade", "--submission-cap", "0")
+    assert proc.returncode == 2 and "--submission-cap" in proc.stderr
