@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import queue
 import shutil
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -448,18 +450,26 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
         hashes = snapshot(root, tmp / "backup")
         _ensure_generated(root, names)
         executed = {}
+        clock = time.perf_counter()
         if todo:
             with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
                 executed = execute_parallel(root, todo, opts, tmp, bar)
+        phases = {"execute (parallel)": time.perf_counter() - clock}
         restored = restore_changes(root, tmp / "backup", hashes)
         if restored:
             log("course files changed during grading and were restored: " + ", ".join(restored))
+        clock = time.perf_counter()
         score(root, todo, executed)
+        phases["score (one writer)"] = time.perf_counter() - clock
     _roll_call(root, subs)
     read_scores(root, subs)
-    graded = [s for s in subs if s.status in ("graded", "skipped")]
-    _feedback(root, graded, log)
+    clock = time.perf_counter()
+    _feedback(root, subs, opts.workers)
+    phases["feedback"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     workspace.nbgrader(root, "export", "--to", "grades.csv")
+    phases["export"] = time.perf_counter() - clock
+    log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     for sub in subs:
         if sub.status in ("graded", "failed"):
             manifest[sub.key] = {"digest": sub.digest, "status": sub.status,
@@ -490,13 +500,44 @@ def _ensure_generated(root: Path, names: list[str]) -> None:
         workspace.generate(root, name)
 
 
-def _feedback(root: Path, graded: list[Submission], log) -> None:
-    with contextlib.redirect_stdout(io.StringIO()):
-        api = _api(root, score_only=False)
-        for sub in graded:
-            result = api.generate_feedback(sub.assignment, sub.student, force=True)
-            if not result["success"]:
-                sub.notes.append("feedback could not be generated")
+_FEEDBACK_API = None  # one nbgrader API per feedback process, made on its first task
+
+
+def _feedback_one(root: str, assignment: str, student: str) -> bool:
+    global _FEEDBACK_API
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        if _FEEDBACK_API is None:
+            _FEEDBACK_API = _api(Path(root), score_only=False)
+        return bool(_FEEDBACK_API.generate_feedback(assignment, student, force=True)["success"])
+
+
+def _feedback(root: Path, subs: list[Submission], workers: int) -> None:
+    """nbgrader's generate_feedback for what was graded now (or has no feedback yet).
+
+    Feedback only reads the gradebook, so it runs in ``workers`` processes at once.
+    """
+    def missing(sub: Submission) -> bool:
+        page = root / "feedback" / sub.student / sub.assignment / f"{sub.assignment}.html"
+        return not page.exists()
+
+    todo = [s for s in subs if s.status == "graded" or (s.status == "skipped" and missing(s))]
+    if not todo:
+        return
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))),
+                             mp_context=context) as pool, \
+            tqdm(total=len(todo), desc="feedback", unit="submission") as bar:
+        futures = {pool.submit(_feedback_one, str(root), s.assignment, s.student): s
+                   for s in todo}
+        for future in as_completed(futures):
+            try:
+                ok = future.result()
+            except Exception:  # noqa: BLE001 -- a lost feedback page is noted, not fatal
+                ok = False
+            if not ok:
+                futures[future].notes.append("feedback could not be generated")
+            bar.update(1)
 
 
 def _print_summary(subs: list[Submission], log) -> None:

@@ -3,10 +3,11 @@
     python -m course.worker SHARD_DIR ASSIGNMENT:STUDENT [ASSIGNMENT:STUDENT ...]
 
 The shard directory holds a copy of the course config and sources and its own sqlite
-gradebook (made here by ``generate_assignment``); its grades are thrown away. What
-counts is the executed notebook under ``SHARD_DIR/autograded/``, which ``course grade``
-scores into the real gradebook with a single writer. One JSON line per submission is
-printed as soon as it is done, so the parent can show progress and notice a hang.
+gradebook (made here by ``generate_assignment``); nbgrader's Autograde runs here without
+its scoring steps. What counts is the executed notebook under ``SHARD_DIR/autograded/``,
+which ``course grade`` scores into the real gradebook with a single writer. One JSON line
+per submission is printed as soon as it is done, so the parent can show progress and
+notice a hang.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ def _api(shard: str):
     config = PyFileConfigLoader("nbgrader_config.py", path=shard).load_config()
     config.CourseDirectory.root = shard
     config.CourseDirectory.db_url = "sqlite:///" + os.path.join(shard, "gradebook.db")
+    # execute only: the scores that count are saved by course grade's single writer, which
+    # runs SaveAutoGrades and AssignLatePenalties on the executed notebook
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import CheckCellMetadata, Execute, IgnorePattern, LimitOutput
+
+    config.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
+                                                ClearMetadataPreprocessor, LimitOutput,
+                                                CheckCellMetadata]
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir, config=config)
 
