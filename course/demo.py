@@ -80,8 +80,7 @@ def simulated_class(source, release, assignment: str) -> list[Student]:
     ]
 
 
-def run_demo(root: Path, names: list[str], course_dir: Path, log=print,
-             workers: int | None = None) -> bool:
+def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
     """Run the demo; return True when every student got the expected score."""
     from .grade import Options, grade
     from .report import report
@@ -97,7 +96,7 @@ def run_demo(root: Path, names: list[str], course_dir: Path, log=print,
         classes[name] = (simulated_class(source, release, name), points_by_tests_cell(source))
         for s in classes[name][0]:
             workspace.submit(course_dir, name, s.id, nb=s.nb, raw=s.raw)
-    opts = Options() if workers is None else Options(workers=workers)
+    opts = Options()
     log(f"\n== grading with `python -m course grade` ({opts.workers} workers), then feedback")
     graded = grade(course_dir, names, opts, log=lambda *_: None)
     report(course_dir, names)

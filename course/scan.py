@@ -75,21 +75,24 @@ def _strip_magics(source: str) -> str:
 def scan_notebook(nb, source_nb) -> list[Flag]:
     """All flags for one submitted notebook, given the instructor's source notebook."""
     graded = _graded_names(source_nb)
-    flags: list[Flag] = []
+    trees = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or is_tests(cell):
             continue
         try:
-            tree = ast.parse(_strip_magics(cell.source))
+            trees.append((ast.parse(_strip_magics(cell.source)),
+                          grade_id(cell) or f"cell {index + 1}"))
         except SyntaxError:
             continue
-        flags += _scan_tree(tree, grade_id(cell) or f"cell {index + 1}", graded)
-    return flags
+    aliases: dict[str, str] = {"utils": "utils"}  # one kernel: an import in any cell counts
+    for tree, _ in trees:
+        aliases.update(_utils_aliases(tree))
+    return [f for tree, where in trees for f in _scan_tree(tree, where, graded, aliases)]
 
 
 def _utils_aliases(tree) -> dict[str, str]:
     """Local names bound to ``utils`` or one of its modules: {"ua": "utils.activations"}."""
-    aliases = {"utils": "utils"}
+    aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -110,9 +113,8 @@ def _utils_name(node, aliases: dict[str, str]) -> str:
     return aliases[head] + (f".{rest}" if rest else "")
 
 
-def _scan_tree(tree, where: str, graded: set[str]) -> list[Flag]:
+def _scan_tree(tree, where: str, graded: set[str], aliases: dict[str, str]) -> list[Flag]:
     flags = []
-    aliases = _utils_aliases(tree)
 
     def flag(kind, node, detail):
         flags.append(Flag(kind, where, getattr(node, "lineno", 0), detail))

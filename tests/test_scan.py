@@ -49,6 +49,14 @@ def test_tampering_is_flagged(code, expected):
     assert any(f.startswith("tampering") and expected in f for f in found), found
 
 
+def test_an_alias_imported_in_another_cell_is_followed():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import utils.activations as ua"),
+        nbformat.v4.new_code_cell("def relu(z):\n    return ua.relu(z)")])
+    assert [str(f) for f in scan_notebook(nb, SOURCE)] == [
+        "delegation (cell 2, line 2): relu uses utils.activations.relu"]
+
+
 @pytest.mark.parametrize("code", [
     "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))",
     "z = np.linspace(-5, 5, 11)\nutils.plots.plot_activations(['relu'])",
