@@ -1,8 +1,23 @@
 """The course's shared NumPy implementation, imported by every notebook.
 
-Submodules follow the chapters: ``activations``, ``perceptron``, ``data``, ``plots``,
-``widgets`` and ``grading`` (test-cell helpers). The most used names are re-exported
-here, so ``utils.sigmoid`` and ``utils.activations.sigmoid`` are the same function.
+One module per concept, in chapter order:
+
+    activations  activation functions, their derivatives, saturation   (chapter 1)
+    perceptron   logic gates, the perceptron learning rule             (chapter 1)
+    losses       BCE, MSE, 1/2 SSE, cross-entropy and their gradients  (chapters 2-3)
+    init         uniform, Xavier/Glorot and He initialisation          (chapters 2-6)
+    mlp          the 4-2-1 worked example, dense layers, forward/backward (chapters 2-3)
+    graph        a scalar autograd ``Value`` and graph drawing          (chapter 3)
+    gradcheck    numerical gradients and gradient checking             (chapter 3)
+    optim        GD, momentum, Adagrad, RMSProp, Adam, AdamW; 2-D surfaces (chapter 4)
+    training     the one training loop every chapter uses (``train``)
+    data         seeded synthetic data sets (house prices, moons, circles, ...)
+    plots        activation curves, decision boundaries, logic gates
+    widgets      the interactive widgets, one module per topic (``utils.widgets.*``)
+    grading      helpers for the notebooks' test cells
+
+The most used names are re-exported here, so ``utils.sigmoid`` and
+``utils.activations.sigmoid`` are the same function.
 """
 
 from . import (
@@ -14,8 +29,10 @@ from . import (
     init,
     losses,
     mlp,
+    optim,
     perceptron,
     plots,
+    training,
     widgets,
 )
 from .activations import (
@@ -41,8 +58,8 @@ from .perceptron import LOGIC_GATES, logic_gate, train_perceptron
 widgets.quiet_plots_under_grading()
 
 __all__ = [
-    "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "perceptron",
-    "plots", "widgets",
+    "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "optim",
+    "perceptron", "plots", "training", "widgets",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

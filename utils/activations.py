@@ -18,7 +18,7 @@ from ._checks import as_float_array, check_number, scalar_or_array
 __all__ = [
     "ACTIVATIONS", "linear", "linear_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
     "relu", "relu_grad", "leaky_relu", "leaky_relu_grad", "softmax", "softmax_grad",
-    "get_activation", "threshold", "bipolar_step",
+    "get_activation", "threshold", "bipolar_step", "saturation_summary",
 ]
 
 
@@ -167,3 +167,16 @@ def bipolar_step(z, theta=0.0):
     z = as_float_array(z, "z")
     out = np.where(z > theta, 1, np.where(z < -theta, -1, 0)).astype(np.int64)
     return scalar_or_array(out)
+
+
+def saturation_summary(dfz, tol=0.01) -> dict:
+    """How much of a derivative curve is (nearly) flat: the vanishing-gradient hint.
+
+    Returns ``{"max_grad": max |f'(z)|, "flat_fraction": share of points with |f'(z)| < tol}``.
+    """
+    dfz = as_float_array(dfz, "dfz")
+    if dfz.size == 0:
+        raise ValueError("dfz is empty: give the derivative at one or more points")
+    tol = check_number(tol, "tol", low=0.0, low_inclusive=False)
+    return {"max_grad": float(np.abs(dfz).max()),
+            "flat_fraction": float(np.mean(np.abs(dfz) < tol))}

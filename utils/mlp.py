@@ -31,7 +31,7 @@ __all__ = ["WorkedExample", "WORKED_EXAMPLE", "SLIDE_VALUES", "WorkedIteration",
            "worked_example_iteration", "worked_example_iterations", "worked_example_run",
            "SlideComparison", "slide_comparison",
            "init_parameters", "dense_forward", "dense_backward", "forward", "backward",
-           "update_parameters", "train", "LOSSES"]
+           "LOSSES"]
 
 
 def _frozen(values) -> np.ndarray:
@@ -337,25 +337,3 @@ def backward(AL, Y, caches, loss: str = "bce") -> dict:
     for l in range(L - 1, 0, -1):
         dA, grads[f"dW{l}"], grads[f"db{l}"] = dense_backward(dA, caches[l - 1])
     return grads
-
-
-def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
-    """Gradient descent: theta <- theta - learning_rate * dtheta (a new dictionary)."""
-    lr = check_number(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
-    return {k: v - lr * grads["d" + k] for k, v in parameters.items()}
-
-
-def train(X, Y, layer_dims, activations, loss: str = "bce", learning_rate: float = 0.5,
-          epochs: int = 1000, method: str = "xavier", seed=0, parameters: dict | None = None):
-    """Full-batch gradient descent. Returns ``(parameters, losses)`` (loss before each step)."""
-    epochs = check_int(epochs, "epochs", low=1)
-    X = as_float_array(X, "X", ndim=2)
-    params = parameters if parameters is not None else init_parameters(layer_dims, method, seed)
-    Y = as_float_array(Y, "Y", ndim=(1, 2))
-    Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-    history = np.empty(epochs)
-    for epoch in range(epochs):
-        AL, caches = forward(X, params, activations)
-        history[epoch] = LOSSES[loss][0](AL, Y)
-        params = update_parameters(params, backward(AL, Y, caches, loss), learning_rate)
-    return params, history

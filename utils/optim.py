@@ -34,7 +34,7 @@ __all__ = [
     "update_parameters_with_momentum", "initialize_adagrad", "update_parameters_with_adagrad",
     "initialize_rmsprop", "update_parameters_with_rmsprop", "initialize_adam",
     "update_parameters_with_adam", "update_parameters_with_adamw", "OPTIMIZERS", "Surface",
-    "SURFACES", "optimize_2d", "train_with_optimizer",
+    "SURFACES", "get_optimizer", "optimize_2d",
 ]
 
 
@@ -220,7 +220,8 @@ OPTIMIZERS = {
 }
 
 
-def _optimizer(name: str) -> _Optimizer:
+def get_optimizer(name: str) -> _Optimizer:
+    """The (init, step) pair of an optimiser by name (a key of ``OPTIMIZERS``)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name]
@@ -284,7 +285,7 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
     """
     if surface not in SURFACES:
         raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
-    surf, opt = SURFACES[surface], _optimizer(optimizer)
+    surf, opt = SURFACES[surface], get_optimizer(optimizer)
     steps = check_int(steps, "steps", low=1)
     lr = _lr(learning_rate)
     w = as_float_array(surf.start if start is None else start, "start", ndim=1)
@@ -305,33 +306,3 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
             path.append(w.copy())
             loss.append(value)
     return {"path": np.array(path), "loss": np.array(loss), "diverged": diverged}
-
-
-def train_with_optimizer(X, Y, layer_dims, activations, optimizer: str = "adam",
-                         learning_rate: float = 0.01, epochs: int = 100, loss: str = "bce",
-                         mini_batch_size: int | None = None, seed=0, **hyper):
-    """Train an MLP (``utils.mlp``) with any optimiser, full batch or mini-batches.
-
-    Returns ``(parameters, losses)`` with the full-data loss after every epoch. The
-    same seed gives the same initial weights and batches for every optimiser.
-    """
-    from . import mlp
-
-    opt = _optimizer(optimizer)
-    epochs = check_int(epochs, "epochs", low=1)
-    X = as_float_array(X, "X", ndim=2)
-    Y = as_float_array(Y, "Y", ndim=(1, 2))
-    Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-    params = mlp.init_parameters(layer_dims, "xavier", seed)
-    state, t, history = opt.init(params), 0, np.empty(epochs)
-    loss_fn = mlp.LOSSES[loss][0]
-    for epoch in range(epochs):
-        batches = ([(X, Y)] if mini_batch_size is None
-                   else random_mini_batches(X, Y, mini_batch_size, seed=(seed, epoch)))
-        for Xb, Yb in batches:
-            t += 1
-            AL, caches = mlp.forward(Xb, params, activations)
-            grads = mlp.backward(AL, Yb, caches, loss)
-            params, state = opt.step(params, grads, state, t, learning_rate, hyper)
-        history[epoch] = loss_fn(mlp.forward(X, params, activations)[0], Y)
-    return params, history

@@ -1,0 +1,66 @@
+"""Chapter 1: the activation explorer (f and f' of any activation, and how flat f' gets)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import ACTIVATIONS, saturation_summary
+from ..plots import activation_curve
+from .base import Widget, show
+
+__all__ = ["ActivationExplorer", "activation_explorer"]
+
+
+class ActivationExplorer(Widget):
+    """Pick an activation, its negative slope and the z range; see f and f'.
+
+    ``curves`` holds the last computed z, f(z) and f'(z).
+    """
+
+    def __init__(self, name="sigmoid", alpha=0.1, z_range=(-6.0, 6.0)):
+        if name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+        self.initial = {"name": name, "alpha": alpha, "z_range": z_range}
+        super().__init__()
+
+    def build_controls(self, w) -> dict:
+        return {
+            "name": w.Dropdown(options=list(ACTIVATIONS), value=self.initial["name"],
+                               description="activation"),
+            "alpha": w.FloatSlider(value=self.initial["alpha"], min=0.0, max=0.5, step=0.01,
+                                   description="leaky alpha"),
+            "z_range": w.FloatRangeSlider(value=self.initial["z_range"], min=-12.0, max=12.0,
+                                          step=0.5, description="z range"),
+            "derivative": w.Checkbox(value=True, description="show f'(z)"),
+        }
+
+    def layout(self, w):
+        c = self.controls
+        return w.VBox([w.HBox([c["name"], c["derivative"]]), w.HBox([c["alpha"], c["z_range"]]),
+                       self.image, self.summary])
+
+    def redraw(self) -> None:
+        name = self.controls["name"].value
+        lo, hi = self.controls["z_range"].value
+        self.controls["alpha"].disabled = name != "leaky_relu"
+        z, fz, dfz = activation_curve(name, np.linspace(lo, hi, 301), self.controls["alpha"].value)
+        self.curves = {"z": z, "f": fz, "df": dfz}
+        ax = self.axes
+        ax.clear()
+        ax.plot(z, fz, color="C0", lw=2, label=f"{name}(z)")
+        if self.controls["derivative"].value:
+            ax.plot(z, dfz, color="C3", lw=2, ls="--", label=f"{name}'(z)")
+        ax.axhline(0, color="0.8", lw=0.8)
+        ax.axvline(0, color="0.8", lw=0.8)
+        ax.set_xlabel("z")
+        ax.legend(loc="upper left")
+        info = saturation_summary(dfz)
+        self.summary.value = (
+            f"largest derivative: <b>{info['max_grad']:.3g}</b>; "
+            f"derivative below 0.01 on <b>{100 * info['flat_fraction']:.0f}%</b> of this range "
+            "(where a gradient would all but vanish)")
+
+
+def activation_explorer(name="sigmoid"):
+    """Show the activation explorer (returns the widget; ``None`` under nbgrader)."""
+    return show(ActivationExplorer, name)

@@ -1,0 +1,69 @@
+"""Chapter 2: the 4-2-1 worked example stepped iteration by iteration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..mlp import worked_example_run
+from .base import Widget, show
+
+__all__ = ["WorkedExampleStepper", "worked_example_stepper"]
+
+
+class WorkedExampleStepper(Widget):
+    """Step the 4-2-1 worked example through its iterations with a chosen learning rate.
+
+    Left: the error t - O7 per iteration (the current one marked); right: every weight
+    and bias against the iteration; below (``table``): the full table of the current
+    iteration, ``current`` its values.
+    """
+
+    figsize = (9.0, 3.2)
+    subplots = (1, 2)
+
+    def __init__(self, iterations=30, lr=0.8):
+        self.iterations, self.initial_lr = iterations, lr
+        self._runs: dict = {}
+        super().__init__()
+
+    def build_controls(self, w) -> dict:
+        return {
+            "iteration": w.IntSlider(value=1, min=1, max=self.iterations,
+                                     description="iteration"),
+            "lr": w.FloatLogSlider(value=self.initial_lr, base=10, min=-2, max=1.3, step=0.05,
+                                   description="learning rate", readout_format=".3g"),
+        }
+
+    @property
+    def table(self):
+        """The HTML table of the current iteration (the summary area)."""
+        return self.summary
+
+    def _run(self, lr: float) -> dict:
+        if lr not in self._runs:
+            self._runs = {lr: worked_example_run(self.iterations, lr)}
+        return self._runs[lr]
+
+    def redraw(self) -> None:
+        lr = self.controls["lr"].value
+        k = self.controls["iteration"].value
+        self.run = run = self._run(lr)
+        ax_error, ax_weights = self.axes
+        ax_error.clear()
+        ax_error.plot(np.arange(1, self.iterations + 2), run["error"], "o-", ms=3)
+        ax_error.plot([k], [run["error"][k - 1]], "o", color="C3", ms=8)
+        ax_error.set_xlabel("iteration")
+        ax_error.set_ylabel("error t - O7 (before the update)")
+        ax_error.set_title(f"learning rate {lr:.3g}")
+        ax_weights.clear()
+        ax_weights.plot(np.arange(self.iterations + 1), run["weights"], lw=1)
+        ax_weights.axvline(k, color="0.5", ls=":")
+        ax_weights.set_xlabel("updates done")
+        ax_weights.set_title("the 13 weights and biases")
+        self.current = run["steps"][k - 1]
+        self.summary.value = f"<b>iteration {k}</b>" + self.current._repr_html_()
+
+
+def worked_example_stepper(iterations=30):
+    """Show the worked-example stepper (returns the widget; ``None`` under nbgrader)."""
+    return show(WorkedExampleStepper, iterations)

@@ -1,0 +1,153 @@
+"""Chapter 4: the learning-rate explorer (2-D surfaces) and the optimizer race."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import two_moons
+from ..optim import OPTIMIZERS, SURFACES, optimize_2d
+from ..training import train
+from .base import Widget, show
+
+__all__ = ["LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race"]
+
+
+class LearningRateExplorer(Widget):
+    """An optimiser's path over a 2-D loss surface (``utils.optim.optimize_2d``).
+
+    A run that leaves the plotting box or overflows is stopped and reported as
+    diverged, with the last finite point drawn.
+    """
+
+    figsize = (8.4, 3.3)
+    dpi = 72
+    subplots = (1, 2)
+
+    def __init__(self, surface="ravine", optimizer="gd", lr=0.1, steps=60):
+        self.initial = {"surface": surface, "optimizer": optimizer, "lr": lr}
+        self.steps = steps
+        self._drawn = None
+        super().__init__()
+
+    def build_controls(self, w) -> dict:
+        return {
+            "surface": w.Dropdown(options=list(SURFACES), value=self.initial["surface"],
+                                  description="surface"),
+            "optimizer": w.Dropdown(options=list(OPTIMIZERS), value=self.initial["optimizer"],
+                                    description="optimizer"),
+            "lr": w.FloatLogSlider(value=self.initial["lr"], base=10, min=-3, max=0.5, step=0.05,
+                                   description="learning rate", readout_format=".3g"),
+            "beta1": w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
+                                   description="beta / beta1"),
+            "beta2": w.FloatSlider(value=0.999, min=0.9, max=0.9999, step=0.0001,
+                                   description="beta2", readout_format=".4f"),
+        }
+
+    def layout(self, w):
+        c = self.controls
+        return w.VBox([w.HBox([c["surface"], c["optimizer"]]), w.HBox([c["lr"]]),
+                       w.HBox([c["beta1"], c["beta2"]]), self.image, self.summary])
+
+    def _draw_surface(self, name: str) -> None:
+        surf = SURFACES[name]
+        x0, x1, y0, y1 = surf.box
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 120), np.linspace(y0, y1, 120))
+        gz = surf.f(np.stack([gx, gy], axis=-1))
+        ax_path, ax_loss = self.axes
+        ax_path.clear()
+        levels = np.unique(np.quantile(gz, np.linspace(0.0, 1.0, 20) ** 2))
+        ax_path.contour(gx, gy, gz, levels=levels, cmap="viridis", linewidths=0.7)
+        ax_path.plot(*surf.start, "ks", ms=5)
+        if surf.minimum is not None:
+            ax_path.plot(*surf.minimum, "*", color="gold", ms=12, mec="k")
+        (self._path_line,) = ax_path.plot([], [], "o-", color="C3", ms=2.5, lw=1)
+        ax_path.set_xlim(x0, x1)
+        ax_path.set_ylim(y0, y1)
+        ax_path.set_title(surf.name, fontsize=9)
+        ax_loss.clear()
+        (self._loss_line,) = ax_loss.plot([], [])
+        ax_loss.set_yscale("log")
+        ax_loss.set_xlabel("step")
+        ax_loss.set_ylabel("|loss|")
+        self._drawn = name
+
+    def redraw(self) -> None:
+        c = self.state()
+        beta = {"beta": c["beta1"], "beta1": c["beta1"], "beta2": c["beta2"]}
+        self.result = optimize_2d(c["surface"], c["optimizer"], c["lr"], self.steps,
+                                  limit=1e3, **beta)
+        path = self.result["path"]
+        if self._drawn != c["surface"]:  # contours only change with the surface
+            self._draw_surface(c["surface"])
+        self._path_line.set_data(path[:, 0], path[:, 1])
+        self._loss_line.set_data(np.arange(len(path)),
+                                 np.maximum(np.abs(self.result["loss"]), 1e-12))
+        ax_loss = self.axes[1]
+        ax_loss.relim()
+        ax_loss.autoscale_view()
+        last = path[-1]
+        if self.result["diverged"]:
+            status = (f"<b style='color:#b00'>diverged</b> after {len(path) - 1} steps: the "
+                      "learning rate is too large for this surface")
+        else:
+            status = f"after {len(path) - 1} steps at ({last[0]:.3g}, {last[1]:.3g})"
+        self.summary.value = f"{c['optimizer']}, learning rate {c['lr']:.3g}: {status}"
+
+
+def learning_rate_explorer(surface="ravine"):
+    """Show the learning-rate explorer (returns the widget; ``None`` under nbgrader)."""
+    return show(LearningRateExplorer, surface)
+
+
+class OptimizerRace(Widget):
+    """The same network on two moons trained by several optimisers, same start and
+    same mini-batches (``utils.training.train``): loss curves side by side.
+    """
+
+    figsize = (6.0, 3.2)
+    dpi = 72
+
+    def __init__(self, optimizers=("gd", "momentum", "rmsprop", "adam"), lr=0.01, epochs=30,
+                 n=160, seed=0, layer_dims=(2, 8, 1), activations=("tanh", "sigmoid"),
+                 mini_batch_size=32):
+        self.initial = {"optimizers": tuple(optimizers), "lr": lr}
+        self.epochs, self.seed = epochs, seed
+        self.layer_dims, self.activations = list(layer_dims), list(activations)
+        self.mini_batch_size = mini_batch_size
+        self.X, self.y = two_moons(n, seed=seed)
+        super().__init__()
+
+    def build_controls(self, w) -> dict:
+        return {
+            "optimizers": w.SelectMultiple(options=list(OPTIMIZERS),
+                                           value=self.initial["optimizers"],
+                                           description="optimizers", rows=6),
+            "lr": w.FloatLogSlider(value=self.initial["lr"], base=10, min=-3, max=0.5, step=0.05,
+                                   description="learning rate", readout_format=".3g"),
+        }
+
+    def redraw(self) -> None:
+        lr = self.controls["lr"].value
+        self.histories = {}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for name in self.controls["optimizers"].value:
+                _, history = train(self.X, self.y, self.layer_dims, self.activations, "bce",
+                                   name, lr, self.epochs, mini_batch_size=self.mini_batch_size,
+                                   seed=self.seed)
+                self.histories[name] = history
+        ax = self.axes
+        ax.clear()
+        for name, history in self.histories.items():
+            ax.plot(np.arange(self.epochs + 1), history, label=name)
+        ax.set_xlabel(f"epoch (mini-batches of {self.mini_batch_size})")
+        ax.set_ylabel("binary cross-entropy")
+        ax.set_title(f"learning rate {lr:.3g}")
+        if self.histories:
+            ax.legend()
+        finals = ", ".join(f"{k} {v[-1]:.3f}" for k, v in self.histories.items())
+        self.summary.value = f"loss after {self.epochs} epochs: {finals}" if finals else ""
+
+
+def optimizer_race():
+    """Show the optimizer race (returns the widget; ``None`` under nbgrader)."""
+    return show(OptimizerRace)
