@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from course import workspace
-from course.mistakes import MISTAKES
+from course.mistakes import mistakes
 from course.notebooks import assignments, course_root, fill_answers, notebook_path, read
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -44,11 +44,11 @@ def build(dest: Path, names: list[str], students: int, seed: int = 0) -> int:
             if kind in (0, 1):
                 nb = fill_answers(release, source)
             elif kind in (2, 3):
-                nb = fill_answers(release, source, [rng.choice(MISTAKES[name])])
+                nb = fill_answers(release, source, [rng.choice(mistakes(name))])
             elif kind == 4:
                 nb = release
             else:
-                picks = rng.sample(MISTAKES[name], 2)
+                picks = rng.sample(mistakes(name), 2)
                 if picks[0].cell == picks[1].cell:
                     picks = picks[:1]
                 nb = fill_answers(release, source, picks)

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from . import workspace
-from .mistakes import MISTAKES, Mistake
+from .mistakes import MISTAKES, Mistake, mistakes
 from .notebooks import (
     CourseError,
     fill_answers,
@@ -53,9 +53,8 @@ def tests_after(nb, answer_id: str) -> list[str]:
 def simulated_class(source, release, assignment: str) -> list[Student]:
     points = points_by_tests_cell(source)
     total = sum(points.values())
-    mistakes = MISTAKES.get(assignment, [])
     chosen: list[Mistake] = []
-    for m in mistakes:  # two mistakes in different answer cells
+    for m in mistakes(assignment):  # two mistakes in different answer cells
         if len(chosen) < 2 and all(m.cell != c.cell for c in chosen):
             chosen.append(m)
     lost = {g for m in chosen for g in m.fails}
@@ -145,4 +144,4 @@ def _print_table(name, students, got, failures, points, log) -> bool:
 def check_names(names):
     for name in names:
         if name not in MISTAKES:
-            raise CourseError(f"no simulated mistakes defined for {name!r} (course/mistakes.py)")
+            raise CourseError(f"no simulated mistakes defined for {name!r} (course/mistakes/)")

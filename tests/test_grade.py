@@ -24,7 +24,7 @@ import pytest
 
 from course import workspace
 from course.feedback import HIDDEN_MESSAGE, failing_line, hidden_line_numbers, safe_message
-from course.mistakes import MISTAKES, Mistake
+from course.mistakes import Mistake, by_name
 from course.notebooks import course_root, fill_answers, grade_id, notebook_path, read
 
 A = "ch1_perceptron"
@@ -50,8 +50,8 @@ def build_class(dest: Path) -> dict[str, object]:
     release = read(workspace.generate(dest, A))
     source = read(notebook_path(ROOT, "source", A))
     solved = fill_answers(release, source)
-    sigmoid_mistake = MISTAKES[A][5]
-    loop = Mistake("loop", "relu_answer", 0, "while True:\n    pass", ("relu_tests",))
+    (sigmoid_mistake,) = by_name(A, "naive sigmoid overflows")
+    loop = Mistake("loop", "relu_answer", ("relu_tests",), "while True:\n    pass")
     intrusion = (f"open({str(dest / 'gradebook.db')!r}, 'wb').write(b'gone')\n"
                  f"open({str(dest / 'nbgrader_config.py')!r}, 'a').write('\\nraise SystemExit')\n"
                  f"open({str(dest / 'source' / A / 'planted.py')!r}, 'w').write('x = 1')")
@@ -62,7 +62,8 @@ def build_class(dest: Path) -> dict[str, object]:
     subs = {
         "solved": (solved, 30.0),
         "blank": (release, 0.0),
-        "wrong": (fill_answers(release, source, MISTAKES[A][:2]), 26.0),
+        "wrong": (fill_answers(release, source, by_name(
+            A, "threshold with > instead of >=", "NAND copied from AND")), 26.0),
         "dies": (_with_cell(solved, "import os\nos._exit(1)"), "kernel died"),
         "loops": (fill_answers(release, source, [loop]), 29.0),
         "hogs_memory": (_with_cell(solved, "b = []\nwhile True:\n    b.append(np.ones(10**7))"),
@@ -74,7 +75,7 @@ def build_class(dest: Path) -> dict[str, object]:
         "edited_test": (_edit_cell(fill_answers(release, source, [sigmoid_mistake]),
                                    "sigmoid_tests", "pass  # all good!"), 28.0),
         "delegator": (fill_answers(release, source, [Mistake(
-            "delegates", "sigmoid_answer", 0, "return utils.sigmoid(z)", ("sigmoid_tests",))]),
+            "delegates", "sigmoid_answer", ("sigmoid_tests",), "return utils.sigmoid(z)")]),
             28.0),
         "shouts": (_with_cell(solved, "for i in range(3 * 10**5):\n    print('spam' * 20, i)"),
                    30.0),
@@ -195,7 +196,8 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     dest, _, _, _ = graded
     before = _csv_scores(dest)
     late = fill_answers(read(notebook_path(dest, "release", A)),
-                        read(notebook_path(ROOT, "source", A)), MISTAKES[A][9:10])
+                        read(notebook_path(ROOT, "source", A)),
+                        by_name(A, "relu with np.max (a reduction)"))
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]

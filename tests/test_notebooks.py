@@ -1,7 +1,7 @@
 """The student experience, graded for real by nbgrader.
 
 For every assignment: the solved source scores full marks, the blank release scores
-zero (and finishes), every plausible mistake in ``course/mistakes.py`` loses exactly
+zero (and finishes), every plausible mistake in ``course/mistakes/`` loses exactly
 the points of the tests it names, tampering with ``utils`` changes nothing, the
 feedback hides the hidden tests, and the release is in sync and leak-free.
 """
@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 from course import workspace
 from course.check import check_leaks, check_metadata, run_checks
-from course.mistakes import MISTAKES
+from course.mistakes import MISTAKES, by_name, mistakes
 from course.notebooks import course_root, fill_answers, notebook_path, points_by_tests_cell, read
 
 ROOT = course_root()
@@ -48,10 +48,10 @@ def graded(request, tmp_path_factory):
     source = read(notebook_path(ROOT, "source", name))
     workspace.submit(course, name, "solved", fill_answers(release, source))
     workspace.submit(course, name, "blank", release)
-    for i, mistake in enumerate(MISTAKES[name]):
+    for i, mistake in enumerate(mistakes(name)):
         workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
     if name == "ch1_perceptron":  # a wrong sigmoid, then an attempt to patch utils
-        tamper = fill_answers(release, source, [MISTAKES[name][5]])
+        tamper = fill_answers(release, source, by_name(name, "naive sigmoid overflows"))
         index = next(i for i, c in enumerate(tamper.cells)
                      if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid_answer")
         tamper.cells.insert(index + 1, _tamper_cell())
@@ -77,7 +77,7 @@ def test_blank_release_scores_zero(graded):
 def test_each_mistake_loses_exactly_its_own_points(graded):
     name, _, source, scores = graded
     points = points_by_tests_cell(source)
-    for i, mistake in enumerate(MISTAKES[name]):
+    for i, mistake in enumerate(mistakes(name)):
         got = scores[f"mistake{i:02d}"]
         failed = {g for g, (s, m) in got.items() if s < m}
         assert failed == set(mistake.fails), f"{mistake.name}: failed {sorted(failed)}"
@@ -92,7 +92,8 @@ def test_patching_utils_does_not_change_the_grade(graded):
     failed = {g for g, (s, m) in scores["tamper"].items() if s < m}
     assert "sigmoid_tests" in failed  # the wrong sigmoid still fails its literal values
     total = sum(s for s, _ in scores["tamper"].values())
-    assert total <= sum(s for s, _ in scores["mistake05"].values())
+    alone = [m.name for m in mistakes(name)].index("naive sigmoid overflows")
+    assert total <= sum(s for s, _ in scores[f"mistake{alone:02d}"].values())
 
 
 def test_feedback_hides_hidden_tests(graded):

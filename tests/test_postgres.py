@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from course import workspace
-from course.mistakes import MISTAKES
+from course.mistakes import by_name
 from course.notebooks import course_root, fill_answers, notebook_path, read
 
 A = "ch1_perceptron"
@@ -76,7 +76,8 @@ def test_course_grade_writes_a_postgresql_gradebook(postgres_url, tmp_path):
     assert not (dest / "gradebook.db").exists()  # the assignment went to PostgreSQL
     source = read(notebook_path(course_root(), "source", A))
     workspace.submit(dest, A, "solved", fill_answers(release, source))
-    workspace.submit(dest, A, "wrong", fill_answers(release, source, MISTAKES[A][:2]))
+    workspace.submit(dest, A, "wrong", fill_answers(release, source, by_name(
+        A, "threshold with > instead of >=", "NAND copied from AND")))
     workspace.submit(dest, A, "blank", release)
     proc = subprocess.run([sys.executable, "-m", "course", "--root", str(dest), "grade",
                            "--workers", "2"], capture_output=True, text=True, timeout=600)
