@@ -29,6 +29,7 @@ from .notebooks import (
     notebook_path,
     points_by_tests_cell,
     read,
+    region_lines,
     solution_regions,
 )
 
@@ -81,18 +82,6 @@ def check_metadata(nb, label: str) -> list[str]:
     return problems
 
 
-def _region_lines(source: str, begin: str, end: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == begin:
-            inside = True
-        elif line.strip() == end:
-            inside = False
-        elif inside:
-            lines.append(line.strip())
-    return lines
-
-
 def check_leaks(source_nb, release_nb, label: str) -> list[str]:
     """Solution and hidden-test lines must not appear in the release.
 
@@ -102,8 +91,8 @@ def check_leaks(source_nb, release_nb, label: str) -> list[str]:
     secret, public = set(), set()
     for cell in source_nb.cells:
         src = cell.source
-        hidden = _region_lines(src, BEGIN_SOLUTION, END_SOLUTION)
-        hidden += _region_lines(src, BEGIN_HIDDEN, END_HIDDEN)
+        hidden = [line.strip() for _, line in region_lines(src, BEGIN_SOLUTION, END_SOLUTION)
+                  + region_lines(src, BEGIN_HIDDEN, END_HIDDEN)]
         secret.update(line for line in hidden if len(line) > 8 and not line.startswith("#"))
         stripped = [line.strip() for line in src.splitlines()]
         public.update(set(stripped) - set(hidden))

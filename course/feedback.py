@@ -14,7 +14,7 @@ import re
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from .notebooks import BEGIN_HIDDEN, END_HIDDEN
+from .notebooks import BEGIN_HIDDEN, END_HIDDEN, region_lines
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
@@ -25,15 +25,7 @@ HIDDEN_MESSAGE = ("a hidden test of this exercise failed: your answer passes the
 
 def hidden_line_numbers(source: str) -> set[int]:
     """1-based line numbers strictly inside the hidden-tests region(s) of a cell."""
-    lines, inside, hidden = source.splitlines(), False, set()
-    for number, line in enumerate(lines, start=1):
-        if line.strip() == BEGIN_HIDDEN:
-            inside = True
-        elif line.strip() == END_HIDDEN:
-            inside = False
-        elif inside:
-            hidden.add(number)
-    return hidden
+    return {number for number, _ in region_lines(source, BEGIN_HIDDEN, END_HIDDEN)}
 
 
 def failing_line(traceback: list[str]) -> int | None:

@@ -25,66 +25,32 @@ import hashlib
 import io
 import json
 import multiprocessing
-import os
-import queue
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-import utils
-
-from . import workspace
+from . import gradebook, workspace
 from .notebooks import CourseError, grade_id, notebook_path, read
+from .pool import Options, Submission, execute_parallel, fail, reason_from_log
 from .scan import scan_notebook
+from .snapshot import SKIP_DIRS, Snapshot, files_under
+
+__all__ = ["Options", "Submission", "grade", "discover", "RUN_RECORD"]
 
 MAX_NOTEBOOK_MB = 20
 RUN_RECORD = Path("reports") / "grade_run.json"
 _ALL_IDS: dict[str, set] = {}  # grade_ids of every assignment, to recognise a wrong notebook
 MANIFEST = Path("autograded") / ".course-grade.json"
 STAGING = ".course-executed"
-_SNAPSHOT_SKIP = {".git", "autograded", "feedback", "reports", "demo_course", STAGING,
-                  "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"}
-
-
-@dataclass
-class Submission:
-    assignment: str
-    student: str
-    folder: str
-    notebook: str | None = None
-    status: str = "pending"  # pending, graded, failed, skipped
-    reason: str = ""
-    notes: list = field(default_factory=list)
-    flags: list = field(default_factory=list)
-    digest: str = ""
-    seconds: float = 0.0
-    score: float | None = None
-    max_score: float | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.assignment}/{self.student}"
-
-
-@dataclass
-class Options:
-    workers: int = os.cpu_count() or 1
-    force: bool = False
-    kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
-    kernel_mem_mb: int = 2048
-    cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
 
 
 # ------------------------------------------------------------------------------ discovery
@@ -122,17 +88,17 @@ def _inspect(sub: Submission, source) -> Submission:
     if not path.exists():
         others = sorted(folder.glob("*.ipynb"))
         if len(others) != 1:
-            return _fail(sub, f"no {path.name} in the submission"
+            return fail(sub, f"no {path.name} in the submission"
                          + (f" (found {len(others)} notebooks)" if others else ""))
         sub.notes.append(f"notebook was renamed to {others[0].name}; graded as {path.name}")
         path = others[0]
     size_mb = path.stat().st_size / 2**20
     if size_mb > MAX_NOTEBOOK_MB:
-        return _fail(sub, f"notebook is {size_mb:.0f} MB (limit {MAX_NOTEBOOK_MB} MB)")
+        return fail(sub, f"notebook is {size_mb:.0f} MB (limit {MAX_NOTEBOOK_MB} MB)")
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # noqa: BLE001 -- any parse failure is the student's file
-        return _fail(sub, f"not a valid notebook file ({type(exc).__name__}: {str(exc)[:80]})")
+        return fail(sub, f"not a valid notebook file ({type(exc).__name__}: {str(exc)[:80]})")
     sub.notebook = str(path)
     ids = {grade_id(c) for c in nb.cells} - {None}
     expected = {grade_id(c) for c in source.cells} - {None}
@@ -140,226 +106,12 @@ def _inspect(sub: Submission, source) -> Submission:
         others = {n: len(v & ids) for n, v in _ALL_IDS.items() if n != sub.assignment}
         owner = max(others, key=others.get, default=None)
         hint = f" (it looks like {owner})" if owner and others[owner] > len(expected & ids) else ""
-        return _fail(sub, f"this is not the notebook of this assignment{hint}")
+        return fail(sub, f"this is not the notebook of this assignment{hint}")
     sub.flags = [str(f) for f in scan_notebook(nb, source)]
     return sub
 
 
-def _fail(sub: Submission, reason: str) -> Submission:
-    sub.status, sub.reason = "failed", reason
-    return sub
-
-
-# ------------------------------------------------------------------------------ snapshots
-def _course_files(root: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _SNAPSHOT_SKIP and not d.endswith(
-            ".egg-info")]
-        files += [Path(dirpath) / f for f in filenames if f != "gradebook.db-journal"]
-    return files
-
-
-def snapshot(root: Path, backup: Path) -> dict[str, str]:
-    """Hash and back up every course file (sources, releases, submissions, config, db)."""
-    hashes = {}
-    for path in _course_files(root):
-        rel = path.relative_to(root).as_posix()
-        hashes[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        target = backup / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    return hashes
-
-
-def restore_changes(root: Path, backup: Path, hashes: dict[str, str]) -> list[str]:
-    """Put back any course file changed or deleted since ``snapshot``; list them."""
-    changed = []
-    for rel, digest in hashes.items():
-        path = root / rel
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(backup / rel, path)
-            changed.append(rel)
-    new = sorted(p.relative_to(root).as_posix() for p in _course_files(root)
-                 if p.relative_to(root).as_posix() not in hashes)
-    for rel in new:  # nbgrader would copy a planted file in source/ into everyone's feedback
-        if rel.startswith(("source/", "release/")):
-            (root / rel).unlink()
-    return changed + [f"{rel} (new file" + (", removed)" if rel.startswith(("source/", "release/"))
-                                            else ")") for rel in new]
-
-
-# ------------------------------------------------------------------------------ parallel phase
-def _kernel_dir(tmp: Path, opts: Options) -> Path:
-    spec = tmp / "jupyter" / "kernels" / "python3"
-    spec.mkdir(parents=True)
-    wrapper = Path(__file__).with_name("limited_kernel.py")  # by path: no install needed
-    argv = [sys.executable, str(wrapper), "--cpu", str(opts.kernel_cpu),
-            "--mem-mb", str(opts.kernel_mem_mb), "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "Python 3 (grading, limited)", "language": "python"}))
-    return tmp / "jupyter"
-
-
-def _prepare_shard(root: Path, shard: Path, subs: list[Submission]) -> None:
-    workspace.make_course_dir(shard, sorted({s.assignment for s in subs}), root)
-    # a private copy of utils, found before the installed one (PYTHONPATH): what one
-    # submission does to it is undone before the next (course.worker)
-    shutil.copytree(Path(utils.__file__).parent, shard / "lib" / "utils",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for sub in subs:
-        target = shard / "submitted" / sub.student / sub.assignment
-        shutil.copytree(sub.folder, target)
-        wanted = target / f"{sub.assignment}.ipynb"
-        if not wanted.exists() and sub.notebook:
-            (target / Path(sub.notebook).name).rename(wanted)
-
-
-class _Worker:
-    def __init__(self, shard: Path, tasks: list[Submission], env: dict, lines: queue.Queue):
-        self.shard, self.pending, self.env, self.lines = shard, list(tasks), env, lines
-        self.proc: subprocess.Popen | None = None
-        self.last = time.monotonic()
-        self.killed = False  # by us, for going over the cap
-
-    def start(self) -> None:
-        self.killed = False
-        args = [f"{s.assignment}:{s.student}" for s in self.pending]
-        log = open(self.shard / "worker.log", "a")  # noqa: SIM115 -- closed with the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "course.worker", str(self.shard),
-                                      *args], stdout=subprocess.PIPE, stderr=log, text=True,
-                                     env=self.env, start_new_session=True)
-        self.last = time.monotonic()
-        proc = self.proc
-        threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
-
-    def _pump(self, proc) -> None:
-        for line in proc.stdout:
-            self.lines.put((self, proc, line))
-        self.lines.put((self, proc, None))
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
-def _reason(log: str) -> str:
-    text = log.lower()
-    if "deadkernel" in text or "kernel died" in text:
-        return "the kernel died (os._exit, a crash, or the CPU-time cap for the notebook)"
-    if "unresponsive" in text:
-        return "the kernel stopped responding"
-    for line in reversed(log.splitlines()):
-        if "error" in line.lower():
-            return line.strip()[:160]
-    return "nbgrader could not grade this submission"
-
-
-def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Path,
-                     bar) -> dict[str, Path]:
-    """Run the submissions in worker shards; return {key: executed folder} of successes."""
-    env = dict(os.environ)
-    env["JUPYTER_PATH"] = str(_kernel_dir(tmp, opts))
-    executed: dict[str, Path] = {}
-    lines: queue.Queue = queue.Queue()
-    workers = []
-    n = max(1, min(opts.workers, len(subs)))
-    for i in range(n):
-        share = subs[i::n]
-        shard = tmp / f"shard{i}"
-        _prepare_shard(root, shard, share)
-        worker_env = dict(env, PYTHONPATH=os.pathsep.join(
-            [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-        workers.append(_Worker(shard, share, worker_env, lines))
-    by_key = {s.key: s for s in subs}
-    for w in workers:
-        w.start()
-    live = set(workers)
-    while live:
-        for w in list(live):  # checked on every turn: busy workers must not starve it
-            if w.pending and time.monotonic() - w.last > opts.cap:
-                _give_up(w, f"took longer than the {opts.cap:g} s cap", bar, subs)
-                w.kill()  # its pump then reports the exit, which restarts it on the rest
-                w.killed, w.last = True, time.monotonic()
-        try:
-            worker, proc, line = lines.get(timeout=1.0)
-        except queue.Empty:
-            continue
-        if proc is not worker.proc:
-            continue  # a line from a process we already replaced
-        if line is None:  # the worker exited
-            if worker.pending and not worker.killed:  # it crashed on the one it was grading
-                _give_up(worker, "its grading process crashed", bar, subs)
-            if worker.pending:
-                worker.start()
-            else:
-                live.discard(worker)
-            continue
-        worker.last = time.monotonic()
-        try:
-            result = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        sub = by_key[f"{result['assignment']}/{result['student']}"]
-        if sub.status == "failed":
-            continue  # its result came in just after it was given up
-        if worker.pending and worker.pending[0] is sub:
-            worker.pending.pop(0)
-        sub.seconds = result.get("seconds", 0.0)
-        folder = worker.shard / "autograded" / sub.student / sub.assignment
-        if result["success"] and (folder / f"{sub.assignment}.ipynb").exists():
-            executed[sub.key] = folder
-            sub.notes += result.get("notes", [])
-        else:
-            _fail(sub, _reason(result.get("log", "")))
-        _tick(bar, subs)
-        if not worker.pending:
-            live.discard(worker)
-    return executed
-
-
-def _give_up(worker: _Worker, reason: str, bar, subs) -> None:
-    _fail(worker.pending.pop(0), reason)
-    _tick(bar, subs)
-
-
-def _tick(bar, subs) -> None:
-    bar.update(1)
-    bar.set_postfix(failures=sum(s.status == "failed" for s in subs))
-
-
 # ------------------------------------------------------------------------------ scoring
-def _api(root: Path, score_only: bool):
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        DeduplicateIds,
-        IgnorePattern,
-        LimitOutput,
-        OverwriteCells,
-        OverwriteKernelspec,
-        SaveAutoGrades,
-    )
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    if score_only:
-        config.CourseDirectory.submitted_directory = STAGING
-        config.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
-                                                   OverwriteCells, CheckCellMetadata]
-        config.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
-                                                    LimitOutput, SaveAutoGrades,
-                                                    AssignLatePenalties, CheckCellMetadata]
-    return NbGraderAPI(CourseDirectory(config=config), config=config)
-
-
 def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None:
     """Single writer: score executed notebooks into the gradebook with nbgrader."""
     staging = root / STAGING
@@ -373,7 +125,7 @@ def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None
                 shutil.copy2(stamp, target / "timestamp.txt")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            api = _api(root, score_only=True)
+            api = gradebook.api(root, "score", submitted=STAGING)
             for sub in subs:
                 if sub.key not in executed:
                     continue
@@ -381,36 +133,20 @@ def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None
                 if result["success"]:
                     sub.status = "graded"
                 else:
-                    _fail(sub, "scoring failed: " + _reason(result.get("log", "")))
+                    fail(sub, "scoring failed: " + reason_from_log(result.get("log", "")))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _roll_call(root: Path, subs: list[Submission]) -> None:
-    """Students whose submission could not be graded still appear (with 0) in the export."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(_db_url(root)) as gb:
+def read_scores(url: str, subs: list[Submission]) -> None:
+    """Each submission's total from the gradebook (0 when it has none)."""
+    for name in sorted({s.assignment for s in subs}):
+        found = gradebook.results(url, name)
         for sub in subs:
-            gb.update_or_create_student(sub.student)
-
-
-def _db_url(root: Path) -> str:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return _api(root, score_only=False).coursedir.db_url
-
-
-def read_scores(root: Path, subs: list[Submission]) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(_db_url(root)) as gb:
-        for sub in subs:
-            try:
-                submission = gb.find_submission(sub.assignment, sub.student)
-            except MissingEntry:
-                sub.score, sub.max_score = 0.0, None
-                continue
-            sub.score, sub.max_score = float(submission.score), float(submission.max_score)
+            if sub.assignment == name:
+                result = found.get(sub.student)
+                sub.score = result.score if result else 0.0
+                sub.max_score = result.max_score if result else None
 
 
 # ------------------------------------------------------------------------------ the command
@@ -442,27 +178,28 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
             sub.reason = "unchanged since the last run" + (
                 f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
     todo = [s for s in subs if s.status == "pending"]
+    url = gradebook.db_url(root)
     log(f"{len(subs)} submissions: {len(todo)} to grade, "
         f"{sum(s.status == 'skipped' for s in subs)} unchanged, "
         f"{sum(s.status == 'failed' for s in subs)} not gradable; {opts.workers} workers")
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
-        hashes = snapshot(root, tmp / "backup")
-        _ensure_generated(root, names)
+        snap = Snapshot(root, files_under(root, skip=SKIP_DIRS | {STAGING}), tmp / "backup")
+        _ensure_generated(root, names, url)
         executed = {}
         clock = time.perf_counter()
         if todo:
             with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
                 executed = execute_parallel(root, todo, opts, tmp, bar)
         phases = {"execute (parallel)": time.perf_counter() - clock}
-        restored = restore_changes(root, tmp / "backup", hashes)
+        restored = _restore(root, snap)
         if restored:
             log("course files changed during grading and were restored: " + ", ".join(restored))
         clock = time.perf_counter()
         score(root, todo, executed)
         phases["score (one writer)"] = time.perf_counter() - clock
-    _roll_call(root, subs)
-    read_scores(root, subs)
+    gradebook.add_students(url, sorted({s.student for s in subs}))
+    read_scores(url, subs)
     clock = time.perf_counter()
     _feedback(root, subs, opts.workers)
     phases["feedback"] = time.perf_counter() - clock
@@ -484,20 +221,24 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
     return subs
 
 
-def _ensure_generated(root: Path, names: list[str]) -> None:
-    """Every assignment must be in the gradebook with its cells (nbgrader needs them)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def _restore(root: Path, snap: Snapshot) -> list[str]:
+    """Undo what submissions did to the course files; planted files in source/ or release/
+    are removed (nbgrader would copy them into everyone's feedback)."""
+    changed = snap.restore()
+    notes = []
+    for rel in snap.new_files(files_under(root, skip=SKIP_DIRS | {STAGING})):
+        planted = rel.startswith(("source/", "release/"))
+        if planted:
+            (root / rel).unlink()
+        notes.append(f"{rel} (new file{', removed' if planted else ''})")
+    return changed + notes
 
-    with Gradebook(_db_url(root)) as gb:
-        missing = []
-        for name in names:
-            try:
-                if not gb.find_assignment(name).notebooks:
-                    missing.append(name)
-            except MissingEntry:
-                missing.append(name)
-    for name in missing:
-        workspace.generate(root, name)
+
+def _ensure_generated(root: Path, names: list[str], url: str) -> None:
+    """Every assignment must be in the gradebook with its cells (nbgrader needs them)."""
+    for name in names:
+        if not gradebook.has_notebooks(url, name):
+            workspace.generate(root, name)
 
 
 _FEEDBACK_API = None  # one nbgrader API per feedback process, made on its first task
@@ -508,7 +249,7 @@ def _feedback_one(root: str, assignment: str, student: str) -> bool:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         if _FEEDBACK_API is None:
-            _FEEDBACK_API = _api(Path(root), score_only=False)
+            _FEEDBACK_API = gradebook.api(Path(root))
         return bool(_FEEDBACK_API.generate_feedback(assignment, student, force=True)["success"])
 
 

@@ -84,17 +84,33 @@ class Region:
     indent: str
 
 
-def solution_regions(source: str) -> list[Region]:
-    """The ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` regions of a cell, in order."""
+def marked_regions(source: str, begin: str = BEGIN_SOLUTION,
+                   end: str = END_SOLUTION) -> list[Region]:
+    """The ``begin`` ... ``end`` marker regions of a cell, in order (0-based line indices).
+
+    The one parser of nbgrader's markers (solution regions, hidden tests) in the course.
+    """
+    lines = source.splitlines()
     regions, start = [], None
-    for i, line in enumerate(source.splitlines()):
-        if line.strip() == BEGIN_SOLUTION:
+    for i, line in enumerate(lines):
+        if line.strip() == begin:
             start = i
-        elif line.strip() == END_SOLUTION and start is not None:
-            indent = re.match(r"\s*", source.splitlines()[start]).group(0)
-            regions.append(Region(start, i, indent))
+        elif line.strip() == end and start is not None:
+            regions.append(Region(start, i, re.match(r"\s*", lines[start]).group(0)))
             start = None
     return regions
+
+
+def region_lines(source: str, begin: str, end: str) -> list[tuple[int, str]]:
+    """(1-based line number, line) of every line strictly inside the marked regions."""
+    lines = source.splitlines()
+    return [(i + 1, lines[i]) for r in marked_regions(source, begin, end)
+            for i in range(r.start + 1, r.end)]
+
+
+def solution_regions(source: str) -> list[Region]:
+    """The ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` regions of a cell, in order."""
+    return marked_regions(source, BEGIN_SOLUTION, END_SOLUTION)
 
 
 def solved_source(source: str, replacements: dict[int, str] | None = None) -> str:

@@ -8,7 +8,6 @@ the figures, the submissions that could not be graded and the anti-cheat flags.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -16,34 +15,20 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from .grade import RUN_RECORD, _db_url  # noqa: E402
+from . import gradebook  # noqa: E402
+from .grade import RUN_RECORD  # noqa: E402
 
 
 def class_results(root: Path, assignment: str) -> dict:
-    """{"totals": [student totals], "max": max score, "cells": {grade_id: [passed?]}}."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    totals, cells, maximum = {}, {}, 0.0
-    with warnings.catch_warnings(), Gradebook(_db_url(root)) as gb:
-        warnings.simplefilter("ignore", SAWarning)
-        try:
-            gb.find_assignment(assignment)
-        except MissingEntry:
-            return {"totals": {}, "max": 0.0, "cells": {}}
-        for student in gb.students:
-            try:
-                submission = gb.find_submission(assignment, student.id)
-            except MissingEntry:
-                continue
-            totals[student.id] = float(submission.score)
-            maximum = float(submission.max_score)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.max_score > 0:
-                        cells.setdefault(grade.name, []).append(grade.score >= grade.max_score)
-    return {"totals": totals, "max": maximum, "cells": cells}
+    """{"totals": {student: total}, "max": max score, "cells": {grade_id: [passed?]}}."""
+    found = gradebook.results(gradebook.db_url(root), assignment)
+    cells: dict[str, list[bool]] = {}
+    for result in found.values():
+        for gid, (score, maximum) in result.cells.items():
+            cells.setdefault(gid, []).append(score >= maximum)
+    return {"totals": {student: r.score for student, r in found.items()},
+            "max": max((r.max_score for r in found.values()), default=0.0), "cells": cells}
 
 
 def report(root: Path, names: list[str], log=print) -> Path:

@@ -18,77 +18,37 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+
+from course import gradebook
+from course.snapshot import Snapshot, files_under
 
 
-def _api(shard: str):
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=shard).load_config()
-    config.CourseDirectory.root = shard
-    config.CourseDirectory.db_url = "sqlite:///" + os.path.join(shard, "gradebook.db")
-    # execute only: the scores that count are saved by course grade's single writer, which
-    # runs SaveAutoGrades and AssignLatePenalties on the executed notebook
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import CheckCellMetadata, Execute, IgnorePattern, LimitOutput
-
-    config.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
-                                                ClearMetadataPreprocessor, LimitOutput,
-                                                CheckCellMetadata]
-    coursedir = CourseDirectory(config=config)
-    return NbGraderAPI(coursedir, config=config)
-
-
-def _grading_files(shard: str) -> dict[str, bytes]:
+def _snapshot(shard: str) -> Snapshot:
     """What every submission in this shard is graded with: config, sources, utils, db."""
-    files = {}
-    for top in ("nbgrader_config.py", "gradebook.db", "source", "lib"):
-        path = os.path.join(shard, top)
-        paths = [path] if os.path.isfile(path) else [
-            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
-            if "__pycache__" not in d]
-        for p in paths:
-            with open(p, "rb") as fh:
-                files[p] = fh.read()
-    return files
-
-
-def _restore(pristine: dict[str, bytes]) -> bool:
-    """Rewrite any grading file that differs from its pristine bytes; True if one did."""
-    changed = False
-    for path, data in pristine.items():
-        try:
-            with open(path, "rb") as fh:
-                same = fh.read() == data
-        except OSError:
-            same = False
-        if not same:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(data)
-            changed = True
-    return changed
+    root = Path(shard)
+    files = files_under(root, ["nbgrader_config.py", "gradebook.db", "source", "lib"])
+    return Snapshot(root, files)  # kept in memory: a submission cannot reach the copy
 
 
 def main(argv: list[str]) -> int:
     shard, tasks = argv[0], [t.split(":", 1) for t in argv[1:]]
     os.chdir(shard)
+    # execute only: the scores that count are saved by course grade's single writer
+    api = gradebook.api(Path(shard), "execute",
+                        db_url="sqlite:///" + os.path.join(shard, "gradebook.db"))
     with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for our JSON lines
-        api = _api(shard)
         for assignment in sorted({a for a, _ in tasks}):
             if not api.generate_assignment(assignment, force=True)["success"]:
                 raise SystemExit(f"could not generate {assignment} in {shard}")
-    pristine = _grading_files(shard)
-    database = os.path.join(shard, "gradebook.db")
-    watched = {p: data for p, data in pristine.items() if p != database}
+    pristine = _snapshot(shard)
     for assignment, student in tasks:
         start = time.perf_counter()
-        _restore(pristine)  # each submission is graded with untouched files and gradebook
+        pristine.restore()  # each submission is graded with untouched files and gradebook
         with contextlib.redirect_stdout(io.StringIO()):
             result = api.autograde(assignment, student, force=True, create=True)
         notes = []
-        if _restore(watched):  # the gradebook changes by design: grades were saved
+        if pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
         print(json.dumps({"assignment": assignment, "student": student, "notes": notes,

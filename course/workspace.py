@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import gradebook
 from .notebooks import CourseError, course_root, notebook_path, read
 
 
@@ -76,23 +77,8 @@ def autograde(course_dir: Path, assignment: str, student: str | None = None,
 def scores(course_dir: Path, assignment: str,
            db_url: str | None = None) -> dict[str, dict[str, tuple[float, float]]]:
     """Autograded scores from the gradebook: {student: {tests grade_id: (score, max)}}."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    db_url = db_url or f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
-    result: dict[str, dict[str, tuple[float, float]]] = {}
-    with Gradebook(db_url) as gb:
-        for student in gb.students:
-            try:
-                submission = gb.find_submission(assignment, student.id)
-            except MissingEntry:
-                continue
-            cells = {}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.max_score > 0:
-                        cells[grade.name] = (float(grade.score), float(grade.max_score))
-            result[student.id] = cells
-    return result
+    url = db_url or f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
+    return {student: r.cells for student, r in gradebook.results(url, assignment).items()}
 
 
 def release_notebook(root: Path, assignment: str):

@@ -1,0 +1,135 @@
+"""nbgrader's configuration, its API and the gradebook, in one place.
+
+Everything that builds an nbgrader application or reads scores goes through here:
+the course's ``nbgrader_config.py`` (``config``), the API for a course directory with
+the preprocessors of one phase (``api``: everything, execute only, or score only), the
+gradebook URL (``db_url``) and the scores of an assignment (``results``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import SAWarning
+
+PHASES = ("all", "execute", "score")
+
+
+def config(root: Path, phase: str = "all", submitted: str | None = None,
+           db_url: str | None = None):
+    """The course's nbgrader configuration for ``root``, set up for one grading phase.
+
+    ``phase``: "all" (nbgrader's defaults), "execute" (run the notebook, save no grades:
+    the grading workers) or "score" (save the grades of an already executed notebook:
+    the single writer). ``submitted`` replaces the submitted/ folder name and ``db_url``
+    the gradebook.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        DeduplicateIds,
+        Execute,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
+    from traitlets.config.loader import PyFileConfigLoader
+
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.CourseDirectory.root = str(root)
+    if submitted:
+        cfg.CourseDirectory.submitted_directory = submitted
+    if db_url:
+        cfg.CourseDirectory.db_url = db_url
+    if phase == "execute":
+        cfg.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
+                                                 ClearMetadataPreprocessor, LimitOutput,
+                                                 CheckCellMetadata]
+    elif phase == "score":
+        cfg.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
+                                                OverwriteCells, CheckCellMetadata]
+        cfg.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
+                                                 LimitOutput, SaveAutoGrades,
+                                                 AssignLatePenalties, CheckCellMetadata]
+    return cfg
+
+
+def api(root: Path, phase: str = "all", **kwargs):
+    """nbgrader's Python API for the course directory ``root`` (see ``config``)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    cfg = config(root, phase, **kwargs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+
+
+def db_url(root: Path) -> str:
+    """The gradebook URL the course's configuration gives for ``root``."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(config=config(root)).db_url
+
+
+@dataclass
+class Result:
+    """One student's autograded submission of one assignment."""
+
+    score: float
+    max_score: float
+    cells: dict = field(default_factory=dict)  # tests grade_id -> (score, max)
+
+
+def results(url: str, assignment: str) -> dict[str, Result]:
+    """{student: Result} for every submission of ``assignment`` in the gradebook at ``url``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found: dict[str, Result] = {}
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return found
+        for student in gb.students:
+            try:
+                submission = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            cells = {grade.name: (float(grade.score), float(grade.max_score))
+                     for notebook in submission.notebooks for grade in notebook.grades
+                     if grade.max_score > 0}
+            found[student.id] = Result(float(submission.score), float(submission.max_score),
+                                       cells)
+    return found
+
+
+def add_students(url: str, students) -> None:
+    """Put students on the roll (with no submission they export as 0)."""
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        for student in students:
+            gb.update_or_create_student(student)
+
+
+def has_notebooks(url: str, assignment: str) -> bool:
+    """True when the assignment and its cells are in the gradebook (generated)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            return bool(gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
