@@ -43,6 +43,27 @@ def _last_statement_is_value(source: str) -> bool:
                                                                             ast.Call)
 
 
+def _global_bindings(source: str) -> list[str]:
+    """Names a cell binds at top level, except the ``_tests`` function that holds its checks."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    names = set()
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == "_tests":
+            continue
+        for inner in [node] if isinstance(node, ast.FunctionDef | ast.ClassDef) else ast.walk(
+                node):
+            if isinstance(inner, ast.FunctionDef | ast.ClassDef):
+                names.add(inner.name)
+            elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store | ast.Del):
+                names.add(inner.id)
+            elif isinstance(inner, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).split(".")[0] for a in inner.names)
+    return sorted(names)
+
+
 def check_metadata(nb, label: str) -> list[str]:
     problems, seen = [], set()
     for i, cell in enumerate(nb.cells):
@@ -74,6 +95,10 @@ def check_metadata(nb, label: str) -> list[str]:
                 problems.append(f"{where}: tests cell must be locked (read-only)")
             if src.count(BEGIN_HIDDEN) != src.count(END_HIDDEN):
                 problems.append(f"{where}: unbalanced HIDDEN TESTS delimiters")
+            bound = _global_bindings(src)
+            if bound:
+                problems.append(f"{where}: binds the global name(s) {', '.join(bound)}, which a "
+                                "student's code may use; run the checks inside def _tests()")
             if _last_statement_is_value(src.replace(BEGIN_HIDDEN, "").replace(END_HIDDEN, "")):
                 problems.append(f"{where}: ends with a bare value, which nbgrader reads as "
                                 "partial credit")
@@ -91,11 +116,13 @@ def check_leaks(source_nb, release_nb, label: str) -> list[str]:
     secret, public = set(), set()
     for cell in source_nb.cells:
         src = cell.source
-        hidden = [line.strip() for _, line in region_lines(src, BEGIN_SOLUTION, END_SOLUTION)
-                  + region_lines(src, BEGIN_HIDDEN, END_HIDDEN)]
-        secret.update(line for line in hidden if len(line) > 8 and not line.startswith("#"))
-        stripped = [line.strip() for line in src.splitlines()]
-        public.update(set(stripped) - set(hidden))
+        inside = region_lines(src, BEGIN_SOLUTION, END_SOLUTION) + region_lines(
+            src, BEGIN_HIDDEN, END_HIDDEN)
+        numbers = {n for n, _ in inside}
+        secret.update(line.strip() for _, line in inside
+                      if len(line.strip()) > 8 and not line.strip().startswith("#"))
+        public.update(line.strip() for n, line in enumerate(src.splitlines(), start=1)
+                      if n not in numbers)
     secret -= public
     problems = []
     for i, cell in enumerate(release_nb.cells):

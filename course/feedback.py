@@ -17,7 +17,7 @@ from traitlets import Bool
 from .notebooks import BEGIN_HIDDEN, END_HIDDEN, region_lines
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
+_CELL_LINE = re.compile(r"Cell In\[(\d*)\], line (\d+)")
 
 HIDDEN_MESSAGE = ("a hidden test of this exercise failed: your answer passes the visible "
                   "tests but not every case that is graded")
@@ -28,13 +28,21 @@ def hidden_line_numbers(source: str) -> set[int]:
     return {number for number, _ in region_lines(source, BEGIN_HIDDEN, END_HIDDEN)}
 
 
-def failing_line(traceback: list[str]) -> int | None:
-    """The line of the tests cell that raised (its first frame), if it can be read."""
+def failing_line(traceback: list[str], execution_count: int | None = None) -> int | None:
+    """The line of the tests cell that raised: its innermost frame in that cell.
+
+    Test cells run their checks inside a function, so the outermost frame is the call
+    at the end of the cell; the innermost frame of the same cell (``Cell In[n]`` with the
+    cell's own execution count) is the failing check. Without a count nothing is known.
+    """
+    if execution_count is None:
+        return None
+    found = None
     for entry in traceback:
-        match = _CELL_LINE.search(_ANSI.sub("", entry))
-        if match:
-            return int(match.group(1))
-    return None
+        for match in _CELL_LINE.finditer(_ANSI.sub("", entry)):
+            if match.group(1) == str(execution_count):
+                found = int(match.group(2))
+    return found
 
 
 def safe_message(evalue: str, line: int | None, hidden: set[int]) -> str:
@@ -59,7 +67,8 @@ class HideHiddenTestDetails(Preprocessor):
             if output.get("output_type") != "error":
                 continue
             message = safe_message(_ANSI.sub("", output.get("evalue", "")),
-                                   failing_line(output.get("traceback", [])), hidden)
+                                   failing_line(output.get("traceback", []),
+                                                cell.get("execution_count")), hidden)
             output["evalue"] = message
             output["traceback"] = [f"{output.get('ename', 'Error')}: {message}"]
         return cell, resources

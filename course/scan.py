@@ -4,7 +4,9 @@ Reads a submission's code cells (not the locked test cells, which nbgrader resto
 and reports:
 
 - delegation: a graded function that calls, imports or aliases the ``utils``
-  function of the same name (``utils.sigmoid`` inside ``def sigmoid``);
+  function of the same name (``utils.sigmoid`` inside ``def sigmoid``), or any ``utils``
+  function its tests name as a reference it must not hand the work to
+  (``check_not_delegated(two_layer_forward, [utils.mlp.forward, ...])``);
 - tampering: code that assigns to, deletes or patches attributes of ``utils``,
   ``numpy.testing``, builtins, ``sys.modules`` or the test helpers, or rebinds a
   test helper's name.
@@ -68,6 +70,40 @@ def _graded_names(source_nb) -> set[str]:
     return names
 
 
+def _resolve(dotted: str):
+    """The object a dotted ``utils...`` name refers to, or None."""
+    import importlib
+
+    parts = dotted.split(".")
+    if parts[0] != "utils":
+        return None
+    obj = importlib.import_module("utils")
+    for part in parts[1:]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _references(source_nb) -> dict[str, list]:
+    """{graded function: [utils objects it must not use]} from the tests' check_not_delegated."""
+    refs: dict[str, list] = {}
+    for cell in source_nb.cells:
+        if not is_tests(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and _dotted(node.func).endswith("check_not_delegated")
+                    and len(node.args) >= 2 and isinstance(node.args[0], ast.Name)
+                    and isinstance(node.args[1], ast.List | ast.Tuple)):
+                found = [_resolve(_dotted(e)) for e in node.args[1].elts]
+                refs.setdefault(node.args[0].id, []).extend(f for f in found if f is not None)
+    return refs
+
+
 def _strip_magics(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                      for line in source.splitlines())
@@ -76,6 +112,7 @@ def _strip_magics(source: str) -> str:
 def scan_notebook(nb, source_nb) -> list[Flag]:
     """All flags for one submitted notebook, given the instructor's source notebook."""
     graded = _graded_names(source_nb)
+    refs = _references(source_nb)
     trees = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or is_tests(cell):
@@ -88,7 +125,7 @@ def scan_notebook(nb, source_nb) -> list[Flag]:
     aliases: dict[str, str] = {"utils": "utils"}  # one kernel: an import in any cell counts
     for tree, _ in trees:
         aliases.update(_utils_aliases(tree))
-    return [f for tree, where in trees for f in _scan_tree(tree, where, graded, aliases)]
+    return [f for tree, where in trees for f in _scan_tree(tree, where, graded, aliases, refs)]
 
 
 def _utils_aliases(tree) -> dict[str, str]:
@@ -114,16 +151,24 @@ def _utils_name(node, aliases: dict[str, str]) -> str:
     return aliases[head] + (f".{rest}" if rest else "")
 
 
-def _scan_tree(tree, where: str, graded: set[str], aliases: dict[str, str]) -> list[Flag]:
+def _scan_tree(tree, where: str, graded: set[str], aliases: dict[str, str],
+               refs: dict[str, list]) -> list[Flag]:
     flags = []
 
     def flag(kind, node, detail):
         flags.append(Flag(kind, where, getattr(node, "lineno", 0), detail))
 
     def reference(node, graded_name: str) -> str:
-        """The utils function of the same name that ``node`` refers to, if it does."""
+        """The utils function ``node`` refers to, if it is the one of the same name or one the
+        tests name as a reference for this exercise."""
         used = _utils_name(node, aliases) if isinstance(node, ast.Attribute | ast.Name) else ""
-        return used if used.split(".")[-1] == graded_name and "." in used else ""
+        if "." not in used:
+            return ""
+        if used.split(".")[-1] == graded_name:
+            return used
+        target = _resolve(used)
+        forbidden = refs.get(graded_name, [])
+        return used if target is not None and any(target is f for f in forbidden) else ""
 
     for node in ast.walk(tree):
         targets = []

@@ -63,7 +63,7 @@ def build_class(dest: Path) -> dict[str, object]:
         "solved": (solved, 30.0),
         "blank": (release, 0.0),
         "wrong": (fill_answers(release, source, by_name(
-            A, "threshold with > instead of >=", "NAND copied from AND")), 26.0),
+            A, "threshold with > instead of >=", "NOR keeps OR's threshold")), 26.0),
         "dies": (_with_cell(solved, "import os\nos._exit(1)"), "kernel died"),
         "loops": (fill_answers(release, source, [loop]), 29.0),
         "hogs_memory": (_with_cell(solved, "b = []\nwhile True:\n    b.append(np.ones(10**7))"),
@@ -230,7 +230,13 @@ def test_nothing_to_grade_is_an_error(tmp_path):
 def test_feedback_helpers():
     source = "a = 1\n### BEGIN HIDDEN TESTS\nassert x == 3\n### END HIDDEN TESTS\n"
     assert hidden_line_numbers(source) == {3}
-    assert failing_line(["\x1b[0;31mCell In[7], line 3\x1b[0m", "x"]) == 3
+    assert failing_line(["\x1b[0;31mCell In[7], line 3\x1b[0m", "x"], 7) == 3
+    # checks run inside a function: the innermost frame of the tests cell itself counts,
+    # not the call at its end nor a frame in the student's own cell
+    nested = ["Cell In[7], line 9\n----> 9 _tests()", "Cell In[7], line 3, in _tests()",
+              "Cell In[2], line 5, in sigmoid(z)"]
+    assert failing_line(nested, 7) == 3
+    assert failing_line(nested, None) is None
     assert safe_message("w is wrong: expected 3, got 2\nHint: h", 3, {3}) == (
         HIDDEN_MESSAGE + "\nHint: h")
     assert safe_message("w is wrong: expected 3, got 2", 1, {3}).startswith("w is wrong")

@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 from course import workspace
 from course.check import check_leaks, check_metadata, run_checks
-from course.mistakes import MISTAKES, by_name, mistakes
+from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import course_root, fill_answers, notebook_path, points_by_tests_cell, read
 
 ROOT = course_root()
@@ -33,6 +33,87 @@ except AttributeError:
 utils.sigmoid = sigmoid
 utils.activations.sigmoid = sigmoid
 '''
+
+
+# Correct answers written differently from the solutions (in place, vectorized, other
+# formulas, their own helper names): each must score full marks.
+ALTERNATIVES = {
+    "ch1_perceptron": [
+        Mistake("other gate weights, a module-level helper", "gate_params_answer", (), """
+            def gate(w1, w2, T):
+                return np.array([w1, w2]), T
+
+            GATE_PARAMS = {"NOR": gate(-2.0, -3.0, -1.0), "AND_NOT": gate(2.0, -1.0, 1.5)}
+            """),
+        Mistake("multi-output rule with a mask and its own helper", "train_perceptron_multi_answer",
+                (), """
+            X, T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
+            W, b = np.zeros((X.shape[1], T.shape[1])), np.zeros(T.shape[1])
+
+            def outputs(x):
+                net = x @ W + b
+                return np.where(net > theta, 1, np.where(net < -theta, -1, 0))
+
+            for epochs in range(1, max_epochs + 1):
+                changed = False
+                for x, t in zip(X, T):
+                    wrong = outputs(x) != t
+                    if wrong.any():
+                        W[:, wrong] += alpha * np.outer(x, t[wrong])
+                        b[wrong] += alpha * t[wrong]
+                        changed = True
+                if not changed:
+                    break
+            return W, b, epochs
+            """),
+    ],
+    "ch2_mlp": [
+        Mistake("the iteration built from the student's own functions", "error_after_update_answer",
+                (), """
+            Z1, O_h = dense_layer(x, params["W1"], params["b1"])
+            Z2, O_o = dense_layer(O_h, params["W2"], params["b2"])
+            e_out = output_error(O_o, t)
+            e_hid = hidden_error(O_h, params["W2"], e_out)
+            W2, b2 = delta_rule_update(params["W2"], params["b2"], O_h, e_out, lr)
+            W1, b1 = delta_rule_update(params["W1"], params["b1"], x, e_hid, lr)
+            O_new = dense_layer(dense_layer(x, W1, b1)[1], W2, b2)[1]
+            return float(np.squeeze(t - O_new))
+            """),
+    ],
+    "ch3_backprop": [
+        Mistake("tanh' written as (1 - A)(1 + A)", "buggy_gradient_answer", (), """
+            A1 = np.tanh(X @ params["W1"] + params["b1"])
+            A2 = utils.sigmoid(A1 @ params["W2"] + params["b2"])
+            dZ2 = (A2 - Y) / len(X)
+            dZ1 = dZ2 @ params["W2"].T * (1 - A1) * (1 + A1)
+            return {"dW1": X.T @ dZ1, "db1": dZ1.sum(0), "dW2": A1.T @ dZ2, "db2": dZ2.sum(0)}
+            """),
+    ],
+    "ch4_optimizers": [
+        Mistake("Adam in place, with its own helper named like a test's", "adam_answer", (), """
+            def fresh(p):
+                return np.zeros(np.shape(p))
+
+            v = {"d" + k: fresh(p) for k, p in parameters.items()}
+            s = {"d" + k: fresh(p) for k, p in parameters.items()}
+            return v, s
+            """),
+        Mistake("AdamW in place", "adamw_answer", (), """
+            for k, p in parameters.items():
+                g = grads["d" + k]
+                v["d" + k] *= beta1
+                v["d" + k] += (1 - beta1) * g
+                s["d" + k] *= beta2
+                s["d" + k] += (1 - beta2) * g * g
+                step = (v["d" + k] / (1 - beta1**t)) / (np.sqrt(s["d" + k] / (1 - beta2**t))
+                                                         + epsilon)
+                if k.startswith("W"):
+                    step = step + weight_decay * p
+                p -= learning_rate * step
+            return parameters, v, s
+            """),
+    ],
+}
 
 
 def _tamper_cell():
@@ -50,6 +131,8 @@ def graded(request, tmp_path_factory):
     workspace.submit(course, name, "blank", release)
     for i, mistake in enumerate(mistakes(name)):
         workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
+    workspace.submit(course, name, "alternative",
+                     fill_answers(release, source, ALTERNATIVES.get(name, [])))
     if name == "ch1_perceptron":  # a wrong sigmoid, then an attempt to patch utils
         tamper = fill_answers(release, source, by_name(name, "naive sigmoid overflows"))
         index = next(i for i, c in enumerate(tamper.cells)
@@ -66,6 +149,13 @@ def test_solved_source_scores_full_marks(graded):
     lost = {g: s for g, s in scores["solved"].items() if s[0] != s[1]}
     assert not lost, f"{name}: the solution loses points in {lost}"
     assert set(scores["solved"]) == set(points_by_tests_cell(source))
+
+
+def test_correct_answers_written_differently_score_full_marks(graded):
+    name, _, source, scores = graded
+    assert ALTERNATIVES.get(name), f"write alternative correct answers for {name}"
+    lost = {g: s for g, s in scores["alternative"].items() if s[0] != s[1]}
+    assert not lost, f"{name}: a correct answer written differently loses {lost}"
 
 
 def test_blank_release_scores_zero(graded):
@@ -126,6 +216,9 @@ def test_checks_can_fail():
     tests_cell.outputs = [nbformat.v4.new_output("stream", text="x")]
     problems = check_metadata(broken, name)
     assert any("partial credit" in p for p in problems)
+    tests_cell.source = "z = np.ones(3)\nfor k in range(2):\n    pass\n" + tests_cell.source
+    problems = check_metadata(broken, name)
+    assert any("binds the global name(s) k, z" in p for p in problems), problems
     assert any("stored outputs" in p for p in problems)
 
 

@@ -98,6 +98,12 @@ def test_optimize_2d_converges_or_reports_divergence(strict_float):
     assert bad["diverged"] and len(bad["path"]) < 201
     assert np.all(np.isfinite(bad["path"]))
     assert O.optimize_2d("saddle", "gd", 0.1, 60)["path"][-1, 1] > 1  # escapes along y
+    # |1 - 10 * 0.21| = 1.1 per step: only |y| ~ 45 after 40 steps, yet the loss has grown
+    # more than 100-fold, which is divergence (ch4's example meant to diverge)
+    slow = O.optimize_2d("ravine", "gd", 0.21, 40)
+    assert slow["diverged"] and slow["loss"][-1] <= 100 * slow["loss"][0] < 1e4
+    assert not O.optimize_2d("ravine", "gd", 0.19, 40)["diverged"]
+    assert not O.optimize_2d("saddle", "gd", 0.1, 60)["diverged"]  # falling without bound
 
 
 @pytest.mark.parametrize("call, message", [

@@ -128,5 +128,8 @@ def test_optimizer_race_trains_the_chosen_optimizers(monkeypatch):
     assert "loss after 5 epochs" in race.summary.value
     race.controls["optimizers"].value = ("rmsprop",)
     assert set(race.histories) == {"rmsprop"}
+    scaled = race.histories["rmsprop"].copy()
+    race.controls["scale"].value = 1.0  # the inputs as generated: another loss surface
+    assert not np.allclose(race.histories["rmsprop"], scaled)
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.optimizer_race() is None

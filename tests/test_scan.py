@@ -49,6 +49,24 @@ def test_tampering_is_flagged(code, expected):
     assert any(f.startswith("tampering") and expected in f for f in found), found
 
 
+@pytest.mark.parametrize("code, expected", [
+    ("def two_layer_forward(X, params):\n    A2, caches = utils.mlp.forward(X, params, 'sigmoid')\n"
+     "    return A2, {}", "two_layer_forward uses utils.mlp.forward"),
+    ("from utils.mlp import backward as bw\n"
+     "def two_layer_backward(params, cache, X, Y):\n    return bw(cache['A2'], Y, [], 'bce')",
+     "two_layer_backward uses utils.mlp.backward"),
+])
+def test_delegation_to_any_reference_the_tests_name_is_flagged(code, expected):
+    source = read(notebook_path(ROOT, "source", "ch3_backprop"))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    found = [str(f) for f in scan_notebook(nb, source)]
+    assert any(f.startswith("delegation") and expected in f for f in found), found
+    # utils.sigmoid is allowed in the same exercise
+    allowed = "def two_layer_forward(X, params):\n    return utils.sigmoid(X), {}"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(allowed)])
+    assert scan_notebook(nb, source) == []
+
+
 def test_an_alias_imported_in_another_cell_is_followed():
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import utils.activations as ua"),

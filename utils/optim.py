@@ -276,12 +276,15 @@ SURFACES = {
 
 
 def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
-                steps: int = 100, start=None, limit: float = 1e6, **hyper) -> dict:
+                steps: int = 100, start=None, limit: float = 1e6, blowup: float = 100.0,
+                **hyper) -> dict:
     """Run an optimiser on a 2-D surface; the point is the single parameter "W1".
 
     Returns ``{"path": (k + 1, 2), "loss": (k + 1,), "diverged": bool}``. The run stops
-    early (``diverged``) as soon as the point leaves |w| < ``limit`` or the loss stops
-    being finite, so a too-large learning rate shows as divergence, not as an overflow.
+    early (``diverged``) as soon as the loss exceeds ``blowup`` times its starting value
+    (at least ``blowup``), the point leaves |w| < ``limit`` or the loss stops being
+    finite, so a too-large learning rate shows as divergence, not as an overflow. (A
+    loss that falls without bound, as on the saddle, is not divergence of the method.)
     """
     if surface not in SURFACES:
         raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
@@ -294,13 +297,15 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
     params = {"W1": w.copy()}
     state = opt.init(params)
     path, loss, diverged = [w.copy()], [float(surf.f(w))], False
+    ceiling = check_number(blowup, "blowup", low=1.0) * max(abs(loss[0]), 1.0)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, steps + 1):
             params, state = opt.step(params, {"dW1": surf.grad(params["W1"])}, state, t, lr,
                                      hyper)
             w = params["W1"]
             value = float(surf.f(w))
-            if not (np.all(np.isfinite(w)) and np.isfinite(value)) or np.abs(w).max() > limit:
+            if (not (np.all(np.isfinite(w)) and np.isfinite(value)) or np.abs(w).max() > limit
+                    or value > ceiling):
                 diverged = True
                 break
             path.append(w.copy())

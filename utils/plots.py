@@ -81,7 +81,8 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, title=None, p
 
 
 def plot_gate(X, t, w=None, b=None, ax=None, title=None):
-    """Scatter a 2-input gate's truth table and, if given, the line w . x + b = 0."""
+    """Scatter a 2-input gate's truth table and, if given, the line w . x + b = 0 with the
+    arrow of w, which points to the side where w . x + b > 0 (the unit fires)."""
     X = as_float_array(X, "X", ndim=2)
     if X.shape[1] != 2:
         raise ValueError(f"plot_gate draws 2-input gates, X has {X.shape[1]} columns")
@@ -96,10 +97,20 @@ def plot_gate(X, t, w=None, b=None, ax=None, title=None):
         w = as_float_array(w, "w", ndim=1)
         b = float(b)
         xs = np.linspace(lo, hi, 2)
+        norm2 = float(w @ w)
         if abs(w[1]) > 1e-12:
             ax.plot(xs, -(w[0] * xs + b) / w[1], "k--", lw=1.5, label="w.x + b = 0")
         elif abs(w[0]) > 1e-12:
             ax.axvline(-b / w[0], color="k", ls="--", lw=1.5, label="w.x + b = 0")
+        if norm2 > 1e-24:  # the arrow of w, from the line's point nearest the centre
+            centre = np.full(2, (lo + hi) / 2)
+            foot = centre - (w @ centre + b) / norm2 * w
+            tip = foot + 0.35 * (hi - lo) / 2 * w / np.sqrt(norm2)
+            ax.annotate("", xy=tip, xytext=foot, zorder=4,
+                        arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.5})
+        else:
+            ax.text((lo + hi) / 2, hi - 0.15 * (hi - lo), "w = 0: no line", ha="center",
+                    fontsize=8, color="0.3")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")

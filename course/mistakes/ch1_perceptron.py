@@ -9,11 +9,10 @@ MISTAKES = [
             return (np.asarray(X) @ np.asarray(w) - T > 0).astype(int)
         """),
     Mistake(
-        'NAND copied from AND', 'gate_params_answer', fails=('gate_params_tests',),
+        "NOR keeps OR's threshold", 'gate_params_answer', fails=('gate_params_tests',),
         code="""
-            GATE_PARAMS = {"AND": (np.array([1.0, 1.0]), 1.5),
-                           "OR": (np.array([1.0, 1.0]), 0.5),
-                           "NAND": (np.array([1.0, 1.0]), 1.5)}
+            GATE_PARAMS = {"NOR": (np.array([-1.0, -1.0]), 0.5),
+                           "AND_NOT": (np.array([1.0, -1.0]), 0.5)}
         """),
     Mistake(
         'step fires at y_in = theta', 'bipolar_step_answer', fails=('bipolar_step_tests',),

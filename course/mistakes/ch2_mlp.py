@@ -44,22 +44,34 @@ MISTAKES = [
             return W + lr * O_prev.T @ error, np.asarray(b, dtype=float)
         """),
     Mistake(
-        "second pass repeats the slides' I6 slip", 'error_after_update_answer',
+        'hidden errors computed with the updated output weights', 'error_after_update_answer',
         fails=('error_after_update_tests',),
         code="""
-            ex = utils.mlp.WORKED_EXAMPLE
-            new = utils.mlp.worked_example_iteration().after
-            W = new.W_hidden.copy()
-            W[0, 1] = W[0, 0]  # w15 used for unit 6
-            O_h = utils.sigmoid(ex.x @ W + new.b_hidden)
-            O_o = utils.sigmoid(O_h @ new.W_out + new.b_out)
-            ERROR_AFTER_UPDATE = float(ex.t - O_o[0])
+            x = np.asarray(x, dtype=float)
+            W1, b1, W2, b2 = (np.asarray(params[k], dtype=float) for k in ("W1", "b1", "W2", "b2"))
+            O_h = utils.sigmoid(x @ W1 + b1)
+            O_o = utils.sigmoid(O_h @ W2 + b2)
+            err_o = O_o * (1 - O_o) * (t - O_o)
+            W2, b2 = W2 + lr * np.outer(O_h, err_o), b2 + lr * err_o
+            err_h = O_h * (1 - O_h) * (err_o @ W2.T)
+            W1, b1 = W1 + lr * np.outer(x, err_h), b1 + lr * err_h
+            return float(t - utils.sigmoid(utils.sigmoid(x @ W1 + b1) @ W2 + b2)[0])
         """),
     Mistake(
-        'error typed from the slides', 'error_after_update_answer',
+        'iteration updates the weights in place', 'error_after_update_answer',
         fails=('error_after_update_tests',),
         code="""
-            ERROR_AFTER_UPDATE = 0.526
+            x = np.asarray(x, dtype=float)
+            W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+            O_h = utils.sigmoid(x @ W1 + b1)
+            O_o = utils.sigmoid(O_h @ W2 + b2)
+            err_o = O_o * (1 - O_o) * (t - O_o)
+            err_h = O_h * (1 - O_h) * (err_o @ W2.T)
+            W2 += lr * np.outer(O_h, err_o)
+            b2 += lr * err_o
+            W1 += lr * np.outer(x, err_h)
+            b1 += lr * err_h
+            return float(t - utils.sigmoid(utils.sigmoid(x @ W1 + b1) @ W2 + b2)[0])
         """),
     Mistake(
         'forward pass skips the last activation', 'mlp_forward_answer',

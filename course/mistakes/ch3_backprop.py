@@ -65,6 +65,21 @@ MISTAKES = [
             return A2, {'Z1': X @ params['W1'], 'A1': A1, 'Z2': Z2, 'A2': A2}
         """),
     Mistake(
+        'forward pass handed to utils.mlp.forward', 'two_layer_answer',
+        fails=('two_layer_forward_tests',),
+        code="""
+            A2, caches = utils.mlp.forward(X, params, "sigmoid")
+            (_, _, _, Z1, _), (A1, _, _, Z2, _) = caches
+            return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+        """),
+    Mistake(
+        'backward pass handed to utils.mlp.backward', 'two_layer_answer',
+        fails=('two_layer_backward_tests',), region=1,
+        code="""
+            A2, caches = utils.mlp.forward(X, params, "sigmoid")
+            return utils.mlp.backward(A2, Y, caches, "bce")
+        """),
+    Mistake(
         'backward pass missing 1/m', 'two_layer_answer', fails=('two_layer_backward_tests',),
         region=1, code=_backward(dZ2="cache['A2'] - Y")),
     Mistake(
@@ -106,9 +121,16 @@ MISTAKES = [
             return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
         """),
     Mistake(
-        'blames db1 without checking', 'buggy_gradient_answer', fails=('buggy_gradient_tests',),
+        "fix uses the sigmoid's derivative for the tanh layer", 'buggy_gradient_answer',
+        fails=('buggy_gradient_tests',),
         code="""
-            BUGGY_GRADIENT = "db1"
+            A1 = np.tanh(X @ params["W1"] + params["b1"])
+            A2 = utils.sigmoid(A1 @ params["W2"] + params["b2"])
+            m = X.shape[0]
+            dZ2 = (A2 - Y) / m
+            dZ1 = (dZ2 @ params["W2"].T) * A1 * (1 - A1)
+            return {"dW2": A1.T @ dZ2, "db2": dZ2.sum(axis=0), "dW1": X.T @ dZ1,
+                    "db1": dZ1.sum(axis=0)}
         """),
     Mistake(
         'Q3 thinks dZ2 is an approximation', 'check_yourself_answer', fails=('q3_tests',),

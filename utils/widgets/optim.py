@@ -101,16 +101,19 @@ def learning_rate_explorer(surface="ravine"):
 
 class OptimizerRace(Widget):
     """The same network on two moons trained by several optimisers, same start and
-    same mini-batches (``utils.training.train``): loss curves side by side.
+    same mini-batches (``utils.training.train``): loss curves side by side. The second
+    feature can be scaled up, which turns the loss into a ravine (chapter 4, section 7).
     """
 
     figsize = (6.0, 3.2)
     dpi = 72
 
+    SCALES = {"as generated": 1.0, "2nd feature x10": 10.0}
+
     def __init__(self, optimizers=("gd", "momentum", "rmsprop", "adam"), lr=0.01, epochs=30,
                  n=160, seed=0, layer_dims=(2, 8, 1), activations=("tanh", "sigmoid"),
-                 mini_batch_size=32):
-        self.initial = {"optimizers": tuple(optimizers), "lr": lr}
+                 mini_batch_size=32, scale=10.0):
+        self.initial = {"optimizers": tuple(optimizers), "lr": lr, "scale": scale}
         self.epochs, self.seed = epochs, seed
         self.layer_dims, self.activations = list(layer_dims), list(activations)
         self.mini_batch_size = mini_batch_size
@@ -124,14 +127,17 @@ class OptimizerRace(Widget):
                                            description="optimizers", rows=6),
             "lr": w.FloatLogSlider(value=self.initial["lr"], base=10, min=-3, max=0.5, step=0.05,
                                    description="learning rate", readout_format=".3g"),
+            "scale": w.Dropdown(options=self.SCALES, value=self.initial["scale"],
+                                description="inputs"),
         }
 
     def redraw(self) -> None:
         lr = self.controls["lr"].value
+        X = self.X * np.array([1.0, self.controls["scale"].value])
         self.histories = {}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for name in self.controls["optimizers"].value:
-                _, history = train(self.X, self.y, self.layer_dims, self.activations, "bce",
+                _, history = train(X, self.y, self.layer_dims, self.activations, "bce",
                                    name, lr, self.epochs, mini_batch_size=self.mini_batch_size,
                                    seed=self.seed)
                 self.histories[name] = history
