@@ -114,10 +114,5 @@ MISTAKES = [
         """),
     Mistake(
         'Q3 thinks binary targets lower the weights', 'check_yourself_answer', fails=('q3_tests',),
-        code="""
-            Q1 = "b"
-            Q2 = 0.25
-            Q3 = "a"
-            Q4 = "b"
-        """),
+        code='Q1 = "b"; Q2 = 0.25; Q3 = "a"; Q4 = "b"'),
 ]

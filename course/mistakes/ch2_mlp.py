@@ -1,6 +1,27 @@
 """Plausible wrong answers for ch2_mlp: Chapter 2 (MLP, the 4-2-1 worked example)."""
 
+import textwrap
+from string import Template
+
 from . import Mistake
+
+# One delta-rule iteration written out; the iteration mistakes swap the lines that load
+# the parameters or compute the hidden errors and updates.
+_ITERATION = Template("""
+    x = np.asarray(x, dtype=float)
+    $load
+    O_h = utils.sigmoid(x @ W1 + b1)
+    O_o = utils.sigmoid(O_h @ W2 + b2)
+    err_o = O_o * (1 - O_o) * (t - O_o)
+    $update
+    return float(t - utils.sigmoid(utils.sigmoid(x @ W1 + b1) @ W2 + b2)[0])
+""")
+_LOAD = 'W1, b1, W2, b2 = (np.asarray(params[k], dtype=float) for k in ("W1", "b1", "W2", "b2"))'
+
+
+def _iteration(update: str, load: str = _LOAD) -> str:
+    return textwrap.dedent(_ITERATION.substitute(load=load, update=update.strip("\n").lstrip()))
+
 
 MISTAKES = [
     Mistake(
@@ -46,33 +67,20 @@ MISTAKES = [
     Mistake(
         'hidden errors computed with the updated output weights', 'error_after_update_answer',
         fails=('error_after_update_tests',),
-        code="""
-            x = np.asarray(x, dtype=float)
-            W1, b1, W2, b2 = (np.asarray(params[k], dtype=float) for k in ("W1", "b1", "W2", "b2"))
-            O_h = utils.sigmoid(x @ W1 + b1)
-            O_o = utils.sigmoid(O_h @ W2 + b2)
-            err_o = O_o * (1 - O_o) * (t - O_o)
-            W2, b2 = W2 + lr * np.outer(O_h, err_o), b2 + lr * err_o
-            err_h = O_h * (1 - O_h) * (err_o @ W2.T)
-            W1, b1 = W1 + lr * np.outer(x, err_h), b1 + lr * err_h
-            return float(t - utils.sigmoid(utils.sigmoid(x @ W1 + b1) @ W2 + b2)[0])
-        """),
+        code=_iteration(update="""
+    W2, b2 = W2 + lr * np.outer(O_h, err_o), b2 + lr * err_o
+    err_h = O_h * (1 - O_h) * (err_o @ W2.T)
+    W1, b1 = W1 + lr * np.outer(x, err_h), b1 + lr * err_h""")),
     Mistake(
         'iteration updates the weights in place', 'error_after_update_answer',
         fails=('error_after_update_tests',),
-        code="""
-            x = np.asarray(x, dtype=float)
-            W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-            O_h = utils.sigmoid(x @ W1 + b1)
-            O_o = utils.sigmoid(O_h @ W2 + b2)
-            err_o = O_o * (1 - O_o) * (t - O_o)
-            err_h = O_h * (1 - O_h) * (err_o @ W2.T)
-            W2 += lr * np.outer(O_h, err_o)
-            b2 += lr * err_o
-            W1 += lr * np.outer(x, err_h)
-            b1 += lr * err_h
-            return float(t - utils.sigmoid(utils.sigmoid(x @ W1 + b1) @ W2 + b2)[0])
-        """),
+        code=_iteration(load="W1, b1, W2, b2 = (params[k] for k in ('W1', 'b1', 'W2', 'b2'))",
+                        update="""
+    err_h = O_h * (1 - O_h) * (err_o @ W2.T)
+    W2 += lr * np.outer(O_h, err_o)
+    b2 += lr * err_o
+    W1 += lr * np.outer(x, err_h)
+    b1 += lr * err_h""")),
     Mistake(
         'forward pass skips the last activation', 'mlp_forward_answer',
         fails=('mlp_forward_tests',),
@@ -89,10 +97,5 @@ MISTAKES = [
         """),
     Mistake(
         'Q1 counts only the weights', 'check_yourself_answer', fails=('q1_tests',),
-        code="""
-            Q1 = 10
-            Q2 = "b"
-            Q3 = "b"
-            Q4 = "b"
-        """),
+        code='Q1 = 10; Q2 = "b"; Q3 = "b"; Q4 = "b"'),
 ]

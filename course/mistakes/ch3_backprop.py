@@ -134,9 +134,5 @@ MISTAKES = [
         """),
     Mistake(
         'Q3 thinks dZ2 is an approximation', 'check_yourself_answer', fails=('q3_tests',),
-        code="""
-            Q1 = 1.0
-            Q2 = "b"
-            Q3 = "c"
-        """),
+        code='Q1 = 1.0; Q2 = "b"; Q3 = "c"'),
 ]

@@ -111,10 +111,5 @@ MISTAKES = [
              for k, g in grads.items()}""")),
     Mistake(
         'Q2 drops the last batch', 'check_yourself_answer', fails=('q2_tests',),
-        code="""
-            Q1 = 1.0
-            Q2 = 15
-            Q3 = "b"
-            Q4 = "a"
-        """),
+        code='Q1 = 1.0; Q2 = 15; Q3 = "b"; Q4 = "a"'),
 ]
