@@ -32,6 +32,15 @@ MISTAKES = [
             return d * e, e, e, -d
         """),
     Mistake(
+        'graph example handed to utils.graph.Value', 'graphs_answer',
+        fails=('graph_example_tests',),
+        code="""
+            a, b, c = Value(a), Value(b), Value(c)
+            Y = (a + b) * (b - c)
+            Y.backward()
+            return Y.data, a.grad, b.grad, c.grad
+        """),
+    Mistake(
         'df/dx1 forgets the sine', 'graphs_answer', fails=('f_and_grad_tests',),
         region=1,
         code="""
