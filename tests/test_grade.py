@@ -63,7 +63,7 @@ def build_class(dest: Path) -> dict[str, object]:
         "solved": (solved, 30.0),
         "blank": (release, 0.0),
         "wrong": (fill_answers(release, source, by_name(
-            A, "threshold with > instead of >=", "NOR keeps OR's threshold")), 26.0),
+            A, "threshold with > instead of >=", "AND_NOT with the inputs swapped")), 26.0),
         "dies": (_with_cell(solved, "import os\nos._exit(1)"), "kernel died"),
         "loops": (fill_answers(release, source, [loop]), 29.0),
         "hogs_memory": (_with_cell(solved, "b = []\nwhile True:\n    b.append(np.ones(10**7))"),
@@ -181,10 +181,11 @@ def test_feedback_shows_visible_messages_but_no_hidden_expectations(graded):
     dest, _, _, _ = graded
     page = (dest / "feedback" / "wrong" / A / f"{A}.html").read_text()
     html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
-    assert HIDDEN_MESSAGE in html  # the NAND mistake fails a hidden test
-    assert "Hint: write one inequality per row of the truth table" in html
-    assert "BEGIN HIDDEN TESTS" not in html and "_fires(_gate)" not in html
-    assert "expected 1, got 0" not in html  # what the hidden test expected stays hidden
+    assert HIDDEN_MESSAGE in html  # the AND_NOT mistake fails a hidden test
+    assert "Hint: x1 must push towards firing and x2 against it" in html
+    assert "BEGIN HIDDEN TESTS" not in html and 'fires("AND_NOT")' not in html
+    assert "expected 0, got 1" not in html  # what the hidden test expected stays hidden
+    assert "AND_NOT truth table" not in html
     source = read(notebook_path(ROOT, "source", A))
     hidden_lines = [line.strip() for c in source.cells
                     for n, line in enumerate(c.source.splitlines(), 1)

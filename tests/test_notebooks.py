@@ -98,6 +98,34 @@ ALTERNATIVES = {
             return {"dW1": X.T @ dZ1, "db1": dZ1.sum(0), "dW2": A1.T @ dZ2, "db2": dZ2.sum(0)}
             """),
     ],
+    "ch5_regularization": [
+        Mistake("early stopping vectorized with running minima", "early_stopping_answer", (), """
+            losses = np.asarray(val_losses, dtype=float)
+            best_so_far = np.minimum.accumulate(losses)
+            improved = np.r_[True, losses[1:] < best_so_far[:-1]]
+            last_improvement = np.maximum.accumulate(np.where(improved, np.arange(len(losses)), 0))
+            waited = np.arange(len(losses)) - last_improvement
+            stops = np.flatnonzero(waited >= patience)
+            stop = int(stops[0]) if stops.size else len(losses) - 1
+            return int(last_improvement[stop]), stop
+            """),
+        Mistake("translate by padding and slicing", "translate_answer", (), """
+            image = np.asarray(image, dtype=float)
+            H, W = image.shape
+            pad = max(H, W)
+            padded = np.pad(image, pad)
+            return padded[pad - dy:pad - dy + H, pad - dx:pad - dx + W].copy()
+            """),
+        Mistake("dropout with np.where and its own helper", "dropout_answer", (), """
+            def keep_mask(shape):
+                return np.random.default_rng(seed).random(shape) >= p
+
+            A = np.asarray(A, dtype=float)
+            mask = keep_mask(A.shape) if training else np.ones(A.shape, dtype=bool)
+            out = np.where(mask, A / (1 - p), 0.0) if training else A
+            return out, {"mask": mask, "p": p, "training": training}
+            """),
+    ],
     "ch4_optimizers": [
         Mistake("Adam in place, with its own helper named like a test's", "adam_answer", (), """
             def fresh(p):

@@ -133,3 +133,37 @@ def test_optimizer_race_trains_the_chosen_optimizers(monkeypatch):
     assert not np.allclose(race.histories["rmsprop"], scaled)
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.optimizer_race() is None
+
+
+def test_regularization_playground_follows_its_controls(monkeypatch):
+    playground = widgets.RegularizationPlayground(hidden=16, epochs=60)
+    first = bytes(playground.image.value)
+    free = dict(playground.errors)
+    playground.controls["l2"].value = 3e-2
+    assert bytes(playground.image.value) != first
+    strong = playground.runs[(3e-2, 0.0, False, False)]
+    assert np.abs(strong["params"]["W1"]).sum() < np.abs(
+        playground.runs[(0.0, 0.0, False, False)]["params"]["W1"]).sum()
+    assert playground.errors["train"] >= free["train"]  # a strong penalty fits less
+    playground.controls["early"].value = True
+    run = playground.runs[(3e-2, 0.0, False, True)]
+    assert run["stopped"] is None or run["stopped"] - run["best"] == 15
+    playground.controls["batchnorm"].value = True
+    assert "gamma1" in playground.runs[(3e-2, 0.0, True, True)]["params"]
+    assert len(playground.runs) == 4  # one training per setting, then from the cache
+    playground.controls["batchnorm"].value = False
+    assert len(playground.runs) == 4
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.regularization_playground() is None
+
+
+def test_dropout_explorer_shows_the_mask_and_the_rescaling(monkeypatch):
+    explorer = widgets.DropoutExplorer(units=40)
+    explorer.controls["p"].value = 0.25
+    kept = explorer.mask[0]
+    assert np.allclose(explorer.out[0][kept], explorer.A[0][kept] / 0.75)
+    assert np.all(explorer.out[0][~kept] == 0)
+    explorer.controls["training"].value = False
+    assert np.array_equal(explorer.out, explorer.A) and "unchanged" in explorer.summary.value
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.dropout_explorer() is None

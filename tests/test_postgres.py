@@ -77,7 +77,7 @@ def test_course_grade_writes_a_postgresql_gradebook(postgres_url, tmp_path):
     source = read(notebook_path(course_root(), "source", A))
     workspace.submit(dest, A, "solved", fill_answers(release, source))
     workspace.submit(dest, A, "wrong", fill_answers(release, source, by_name(
-        A, "threshold with > instead of >=", "NOR keeps OR's threshold")))
+        A, "threshold with > instead of >=", "AND_NOT with the inputs swapped")))
     workspace.submit(dest, A, "blank", release)
     proc = subprocess.run([sys.executable, "-m", "course", "--root", str(dest), "grade",
                            "--workers", "2"], capture_output=True, text=True, timeout=600)

@@ -10,6 +10,9 @@ One module per concept, in chapter order:
     graph        a scalar autograd ``Value`` and graph drawing          (chapter 3)
     gradcheck    numerical gradients and gradient checking             (chapter 3)
     optim        GD, momentum, Adagrad, RMSProp, Adam, AdamW; 2-D surfaces (chapter 4)
+    regularization  penalties, dropout, early stopping (and the two below)  (chapter 5)
+    normalization   batch, layer, group and instance norm                (chapter 5)
+    augmentation    digit images, flips, rotations, shifts, noise        (chapter 5)
     training     the one training loop every chapter uses (``train``)
     data         seeded synthetic data sets (house prices, moons, circles, ...)
     plots        activation curves, decision boundaries, logic gates
@@ -22,6 +25,7 @@ The most used names are re-exported here, so ``utils.sigmoid`` and
 
 from . import (
     activations,
+    augmentation,
     data,
     gradcheck,
     grading,
@@ -29,9 +33,11 @@ from . import (
     init,
     losses,
     mlp,
+    normalization,
     optim,
     perceptron,
     plots,
+    regularization,
     training,
     widgets,
 )
@@ -59,7 +65,8 @@ widgets.quiet_plots_under_grading()
 
 __all__ = [
     "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "optim",
-    "perceptron", "plots", "training", "widgets",
+    "perceptron", "plots", "training", "widgets", "regularization", "normalization",
+    "augmentation",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

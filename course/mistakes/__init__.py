@@ -20,6 +20,7 @@ _MODULES = [
     "ch2_mlp",
     "ch3_backprop",
     "ch4_optimizers",
+    "ch5_regularization",
 ]
 
 

@@ -9,10 +9,10 @@ MISTAKES = [
             return (np.asarray(X) @ np.asarray(w) - T > 0).astype(int)
         """),
     Mistake(
-        "NOR keeps OR's threshold", 'gate_params_answer', fails=('gate_params_tests',),
+        'AND_NOT with the inputs swapped', 'gate_params_answer', fails=('gate_params_tests',),
         code="""
-            GATE_PARAMS = {"NOR": (np.array([-1.0, -1.0]), 0.5),
-                           "AND_NOT": (np.array([1.0, -1.0]), 0.5)}
+            GATE_PARAMS = {"NOR": (np.array([-1.0, -1.0]), -0.5),
+                           "AND_NOT": (np.array([-1.0, 1.0]), 0.5)}
         """),
     Mistake(
         'step fires at y_in = theta', 'bipolar_step_answer', fails=('bipolar_step_tests',),

@@ -7,6 +7,7 @@
     mlp           WorkedExampleStepper, worked_example_stepper()   (chapter 2)
     backprop      BackpropPlayground, backprop_playground()        (chapter 3)
     optim         LearningRateExplorer, OptimizerRace, ...         (chapter 4)
+    regularization  RegularizationPlayground, DropoutExplorer      (chapter 5)
 
 Every widget is a thin layer over a plain, tested function in ``utils``. Under
 nbgrader (autograde or validate) widgets render nothing.
@@ -17,8 +18,16 @@ from .backprop import BackpropPlayground, backprop_playground
 from .base import Widget, interactive_enabled, quiet_plots_under_grading, show
 from .mlp import WorkedExampleStepper, worked_example_stepper
 from .optim import LearningRateExplorer, OptimizerRace, learning_rate_explorer, optimizer_race
+from .regularization import (
+    DropoutExplorer,
+    RegularizationPlayground,
+    dropout_explorer,
+    regularization_playground,
+)
 
 __all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show",
            "ActivationExplorer", "activation_explorer", "WorkedExampleStepper",
            "worked_example_stepper", "BackpropPlayground", "backprop_playground",
-           "LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race"]
+           "LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race",
+           "RegularizationPlayground", "regularization_playground", "DropoutExplorer",
+           "dropout_explorer"]
