@@ -126,6 +126,34 @@ ALTERNATIVES = {
             return out, {"mask": mask, "p": p, "training": training}
             """),
     ],
+    "ch6_gradients": [
+        Mistake("initialisers through standard_normal and scaling", "init_answer", (), """
+            rng = np.random.default_rng(seed)
+            return rng.standard_normal((n_in, n_out)) * (2.0 / (n_in + n_out)) ** 0.5
+            """),
+        Mistake("clipping through one concatenated vector", "clipping_answer", (), """
+            flat = np.concatenate([np.ravel(g) for g in grads.values()])
+            total = float(np.linalg.norm(flat))
+            scale = min(1.0, max_norm / total) if total > 0 else 1.0
+            clipped = {}
+            for name in grads:
+                clipped[name] = np.array(grads[name], dtype=float) * scale
+            return clipped, total
+            """),
+        Mistake("gradient norms with a recursive helper", "gradient_norms_answer", (), """
+            f, df = utils.get_activation(activation)
+
+            def backprop(A, layers):
+                if not layers:
+                    return np.full(A.shape, 1.0 / len(X)), []
+                Z = A @ layers[0]
+                dA_next, norms = backprop(f(Z), layers[1:])
+                dZ = dA_next * df(Z)
+                return dZ @ layers[0].T, [np.linalg.norm(A.T @ dZ)] + norms
+
+            return [float(n) for n in backprop(np.asarray(X, dtype=float), list(weights))[1]]
+            """),
+    ],
     "ch4_optimizers": [
         Mistake("Adam in place, with its own helper named like a test's", "adam_answer", (), """
             def fresh(p):

@@ -167,3 +167,17 @@ def test_dropout_explorer_shows_the_mask_and_the_rescaling(monkeypatch):
     assert np.array_equal(explorer.out, explorer.A) and "unchanged" in explorer.summary.value
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.dropout_explorer() is None
+
+
+def test_gradient_flow_explorer_follows_its_controls(monkeypatch):
+    explorer = widgets.GradientFlowExplorer(depth=20)
+    tanh_xavier = explorer.stats["grad_norms"]
+    assert len(tanh_xavier) == 20 and 0.1 < tanh_xavier[0] / tanh_xavier[-1] < 10
+    explorer.controls["init"].value = "small normal (0.01)"
+    assert explorer.stats["grad_norms"][0] < 1e-20 and "vanishing" in explorer.summary.value
+    explorer.controls["residual"].value = True
+    assert explorer.stats["grad_norms"][0] > 1e-3  # the identity path carries the gradient
+    explorer.controls["depth"].value = 35
+    assert len(explorer.stats["variances"]) == 35
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.gradient_flow_explorer() is None

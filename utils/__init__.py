@@ -13,6 +13,7 @@ One module per concept, in chapter order:
     regularization  penalties, dropout, early stopping (and the two below)  (chapter 5)
     normalization   batch, layer, group and instance norm                (chapter 5)
     augmentation    digit images, flips, rotations, shifts, noise        (chapter 5)
+    gradients    vanishing/exploding gradients, residual layers, clipping (chapter 6)
     training     the one training loop every chapter uses (``train``)
     data         seeded synthetic data sets (house prices, moons, circles, ...)
     plots        activation curves, decision boundaries, logic gates
@@ -28,6 +29,7 @@ from . import (
     augmentation,
     data,
     gradcheck,
+    gradients,
     grading,
     graph,
     init,
@@ -66,7 +68,7 @@ widgets.quiet_plots_under_grading()
 __all__ = [
     "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "optim",
     "perceptron", "plots", "training", "widgets", "regularization", "normalization",
-    "augmentation",
+    "augmentation", "gradients",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

@@ -9,7 +9,8 @@ pass and one optimiser step:
 
 A hidden layer computes Z = A W + b, then (with ``batchnorm``) batch norm of Z, the
 activation, then (with ``dropout`` p > 0, training only) inverted dropout. The L2 / L1
-penalties add 2 lambda W / lambda sign(W) to the weights' gradients (chapter 5).
+penalties add 2 lambda W / lambda sign(W) to the weights' gradients (chapter 5), and
+``clip_norm`` clips the whole gradient by its global norm before the step (chapter 6).
 
 The returned history holds the data loss (without penalty) on the *whole* training set
 before training and after every epoch, ``history[k]`` = J(parameters after k epochs), so
@@ -23,6 +24,7 @@ import numpy as np
 
 from . import mlp
 from ._checks import as_float_array, check_int, check_number
+from .gradients import clip_by_global_norm
 from .normalization import batchnorm_backward, batchnorm_forward
 from .optim import get_optimizer, random_mini_batches
 from .regularization import dropout_backward, dropout_forward, l1_grad, l2_grad
@@ -109,14 +111,15 @@ def predict(X, parameters: dict, activations):
 def train(X, Y, layer_dims, activations, loss: str = "bce", optimizer: str = "gd",
           learning_rate: float = 0.5, epochs: int = 1000, mini_batch_size: int | None = None,
           method: str = "xavier", seed=0, parameters: dict | None = None, l2: float = 0.0,
-          l1: float = 0.0, dropout: float = 0.0, batchnorm: bool = False, callbacks=(),
-          **hyper):
+          l1: float = 0.0, dropout: float = 0.0, batchnorm: bool = False, clip_norm=None,
+          callbacks=(), **hyper):
     """Train an MLP (``utils.mlp``) with any optimiser of ``utils.optim``.
 
     X: (m, n_0); Y: (m,) or (m, n_L); ``layer_dims`` = (n_0, n_1, ..., n_L); one
     activation per layer (or one name for all); ``hyper`` goes to the optimiser (beta,
     beta1, beta2, epsilon, weight_decay). Regularizers: ``l2`` / ``l1`` penalty strengths,
     ``dropout`` (drop probability of hidden units), ``batchnorm`` (on hidden layers);
+    ``clip_norm``: clip the gradient by its global norm before every step (chapter 6);
     ``callbacks`` such as ``EarlyStopping``. The same seed gives the same initial weights,
     batches and dropout masks whatever the optimiser. Starts from ``parameters`` when
     given (they are not modified).
@@ -164,6 +167,8 @@ def train(X, Y, layer_dims, activations, loss: str = "bce", optimizer: str = "gd
                 if penalty:
                     for k, g in grad(params, penalty).items():
                         grads[k] = grads[k] + g
+            if clip_norm is not None:
+                grads, _ = clip_by_global_norm(grads, clip_norm)
             new, state = opt.step({k: params[k] for k in trainable}, grads, state, t,
                                   learning_rate, hyper)
             params.update(new)

@@ -21,6 +21,7 @@ _MODULES = [
     "ch3_backprop",
     "ch4_optimizers",
     "ch5_regularization",
+    "ch6_gradients",
 ]
 
 

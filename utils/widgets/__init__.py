@@ -8,6 +8,7 @@
     backprop      BackpropPlayground, backprop_playground()        (chapter 3)
     optim         LearningRateExplorer, OptimizerRace, ...         (chapter 4)
     regularization  RegularizationPlayground, DropoutExplorer      (chapter 5)
+    gradients     GradientFlowExplorer, gradient_flow_explorer()   (chapter 6)
 
 Every widget is a thin layer over a plain, tested function in ``utils``. Under
 nbgrader (autograde or validate) widgets render nothing.
@@ -16,6 +17,7 @@ nbgrader (autograde or validate) widgets render nothing.
 from .activations import ActivationExplorer, activation_explorer
 from .backprop import BackpropPlayground, backprop_playground
 from .base import Widget, interactive_enabled, quiet_plots_under_grading, show
+from .gradients import GradientFlowExplorer, gradient_flow_explorer
 from .mlp import WorkedExampleStepper, worked_example_stepper
 from .optim import LearningRateExplorer, OptimizerRace, learning_rate_explorer, optimizer_race
 from .regularization import (
@@ -30,4 +32,4 @@ __all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show",
            "worked_example_stepper", "BackpropPlayground", "backprop_playground",
            "LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race",
            "RegularizationPlayground", "regularization_playground", "DropoutExplorer",
-           "dropout_explorer"]
+           "dropout_explorer", "GradientFlowExplorer", "gradient_flow_explorer"]
