@@ -154,6 +154,31 @@ ALTERNATIVES = {
             return [float(n) for n in backprop(np.asarray(X, dtype=float), list(weights))[1]]
             """),
     ],
+    "ch7_rnn_lstm": [
+        Mistake("LSTM step with np.split and a gate helper", "lstm_step_answer", (), """
+            def gate(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            a_i, a_f, a_g, a_o = np.split(x_t @ Wx + h_prev @ Wh + b, 4, axis=1)
+            i, f, g, o = gate(a_i), gate(a_f), np.tanh(a_g), gate(a_o)
+            c_next = c_prev * f + g * i
+            h_next = np.tanh(c_next) * o
+            return h_next, c_next, dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, Wx=Wx, Wh=Wh, i=i,
+                                        f=f, g=g, o=o, c_next=c_next, h_next=h_next)
+            """),
+        Mistake("BPTT collecting per-step gradients and summing them at the end", "rnn_answer", (),
+                region=1, code="""
+            T = dH_all.shape[1]
+            per_step, dX_steps = [], [None] * T
+            dh = np.zeros_like(dH_all[:, 0])
+            for t in range(T - 1, -1, -1):
+                dx_t, dh, *weights = rnn_step_backward(dH_all[:, t] + dh, cache[t])
+                dX_steps[t] = dx_t
+                per_step.append(weights)
+            dWx, dWh, db = (sum(grads) for grads in zip(*per_step))
+            return np.stack(dX_steps, axis=1), dh, dWx, dWh, db
+            """),
+    ],
     "ch4_optimizers": [
         Mistake("Adam in place, with its own helper named like a test's", "adam_answer", (), """
             def fresh(p):

@@ -14,7 +14,8 @@ One module per concept, in chapter order:
     normalization   batch, layer, group and instance norm                (chapter 5)
     augmentation    digit images, flips, rotations, shifts, noise        (chapter 5)
     gradients    vanishing/exploding gradients, residual layers, clipping (chapter 6)
-    training     the one training loop every chapter uses (``train``)
+    rnn          RNN and LSTM cells, BPTT, sequence tasks and training (chapter 7)
+    training     the one training loop every chapter uses (``train``, ``fit``)
     data         seeded synthetic data sets (house prices, moons, circles, ...)
     plots        activation curves, decision boundaries, logic gates
     widgets      the interactive widgets, one module per topic (``utils.widgets.*``)
@@ -40,6 +41,7 @@ from . import (
     perceptron,
     plots,
     regularization,
+    rnn,
     training,
     widgets,
 )
@@ -68,7 +70,7 @@ widgets.quiet_plots_under_grading()
 __all__ = [
     "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "optim",
     "perceptron", "plots", "training", "widgets", "regularization", "normalization",
-    "augmentation", "gradients",
+    "augmentation", "gradients", "rnn",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

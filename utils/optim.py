@@ -85,7 +85,7 @@ def random_mini_batches(X, Y, mini_batch_size: int = 64, seed=0) -> list:
     All batches have ``mini_batch_size`` rows except the last, which holds the
     remaining m mod mini_batch_size rows when m is not a multiple.
     """
-    X = as_float_array(X, "X", ndim=(1, 2))
+    X = as_float_array(X, "X", ndim=(1, 2, 3))  # rows are examples (sequences: (m, T, n_x))
     Y = np.asarray(Y)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")

@@ -29,7 +29,7 @@ from .normalization import batchnorm_backward, batchnorm_forward
 from .optim import get_optimizer, random_mini_batches
 from .regularization import dropout_backward, dropout_forward, l1_grad, l2_grad
 
-__all__ = ["train", "forward", "backward", "predict"]
+__all__ = ["train", "fit", "forward", "backward", "predict", "add_batchnorm", "sweep"]
 
 _TRAINABLE = ("W", "b", "gamma", "beta")  # running_mean{l} / running_var{l} are not
 
@@ -108,6 +108,50 @@ def predict(X, parameters: dict, activations):
     return forward(X, parameters, activations, training=False)[0]
 
 
+def fit(params: dict, grads_of, X, Y, whole_set_loss, predict, optimizer: str = "gd",
+        learning_rate: float = 0.5, epochs: int = 1000, mini_batch_size: int | None = None,
+        seed=0, clip_norm=None, callbacks=(), batch_loss_is_exact: bool = True, **hyper):
+    """The loop itself, for any model: ``grads_of(params, X_b, Y_b) -> (batch loss, grads)``,
+    ``whole_set_loss(params)`` and ``predict(X)`` (for callbacks) describe the model; the
+    rows of X (any number of dimensions) are the examples. ``params`` is updated in place
+    and returned with the history (see the module docstring).
+
+    ``batch_loss_is_exact``: the loss ``grads_of`` returns for the whole set (full batch)
+    is J(params) before the step, so no extra forward pass is needed to record it.
+    """
+    opt = get_optimizer(optimizer)
+    epochs = check_int(epochs, "epochs", low=1)
+    learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+    if mini_batch_size is not None:
+        mini_batch_size = check_int(mini_batch_size, "mini_batch_size", low=1)
+    trainable = [k for k in params if k.startswith(_TRAINABLE)]
+    state, t = opt.init({k: params[k] for k in trainable}), 0
+    reuse = mini_batch_size is None and batch_loss_is_exact
+    history = [] if reuse else [whole_set_loss(params)]
+    for epoch in range(epochs):
+        batches = ([(X, Y)] if mini_batch_size is None
+                   else random_mini_batches(X, Y, mini_batch_size, seed=(seed, epoch)))
+        for Xb, Yb in batches:
+            t += 1
+            batch_loss, grads = grads_of(params, Xb, Yb)
+            if reuse:  # this batch is the whole set: J after `epoch` epochs
+                history.append(batch_loss)
+            if clip_norm is not None:
+                grads, _ = clip_by_global_norm(grads, clip_norm)
+            new, state = opt.step({k: params[k] for k in trainable}, grads, state, t,
+                                  learning_rate, hyper)
+            params.update(new)
+        if not reuse:
+            history.append(whole_set_loss(params))
+        if any([cb.after_epoch(epoch, params, predict) for cb in callbacks]):
+            break
+    if reuse:
+        history.append(whole_set_loss(params))
+    for cb in callbacks:
+        params = cb.finish(params)
+    return params, np.array(history)
+
+
 def train(X, Y, layer_dims, activations, loss: str = "bce", optimizer: str = "gd",
           learning_rate: float = 0.5, epochs: int = 1000, mini_batch_size: int | None = None,
           method: str = "xavier", seed=0, parameters: dict | None = None, l2: float = 0.0,
@@ -126,15 +170,11 @@ def train(X, Y, layer_dims, activations, loss: str = "bce", optimizer: str = "gd
 
     Returns ``(parameters, history)`` with history of shape (epochs run + 1,).
     """
-    opt = get_optimizer(optimizer)
-    epochs = check_int(epochs, "epochs", low=1)
-    learning_rate = check_number(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
     l2, l1 = check_number(l2, "l2", low=0.0), check_number(l1, "l1", low=0.0)
     dropout = check_number(dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
     if loss not in mlp.LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(mlp.LOSSES)}")
-    if mini_batch_size is not None:
-        mini_batch_size = check_int(mini_batch_size, "mini_batch_size", low=1)
+    get_optimizer(optimizer)  # a bad name fails before the weights are drawn
     X = as_float_array(X, "X", ndim=2)
     Y = as_float_array(Y, "Y", ndim=(1, 2))
     Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
@@ -147,41 +187,19 @@ def train(X, Y, layer_dims, activations, loss: str = "bce", optimizer: str = "gd
     loss_fn = mlp.LOSSES[loss][0]
     rng = np.random.default_rng((seed, 1))  # dropout masks
 
-    def whole_set_loss() -> float:
-        return loss_fn(predict(X, params, activations), Y)
+    def grads_of(p, Xb, Yb):
+        AL, caches = forward(Xb, p, activations, True, dropout, rng)
+        grads = backward(AL, Yb, caches, loss)
+        for strength, grad in ((l2, l2_grad), (l1, l1_grad)):
+            if strength:
+                for k, g in grad(p, strength).items():
+                    grads[k] = grads[k] + g
+        return loss_fn(AL, Yb), grads
 
-    plain = mini_batch_size is None and not batchnorm and dropout == 0
-    trainable = [k for k in params if k.startswith(_TRAINABLE)]
-    state, t = opt.init({k: params[k] for k in trainable}), 0
-    history = [] if plain else [whole_set_loss()]
-    for epoch in range(epochs):
-        batches = ([(X, Y)] if mini_batch_size is None
-                   else random_mini_batches(X, Y, mini_batch_size, seed=(seed, epoch)))
-        for Xb, Yb in batches:
-            t += 1
-            AL, caches = forward(Xb, params, activations, True, dropout, rng)
-            if plain:  # this forward pass is the whole set in inference mode: J after `epoch`
-                history.append(loss_fn(AL, Yb))
-            grads = backward(AL, Yb, caches, loss)
-            for penalty, grad in ((l2, l2_grad), (l1, l1_grad)):
-                if penalty:
-                    for k, g in grad(params, penalty).items():
-                        grads[k] = grads[k] + g
-            if clip_norm is not None:
-                grads, _ = clip_by_global_norm(grads, clip_norm)
-            new, state = opt.step({k: params[k] for k in trainable}, grads, state, t,
-                                  learning_rate, hyper)
-            params.update(new)
-        if not plain:
-            history.append(whole_set_loss())
-        if any([cb.after_epoch(epoch, params, lambda Z: predict(Z, params, activations))
-                for cb in callbacks]):
-            break
-    if plain:
-        history.append(whole_set_loss())
-    for cb in callbacks:
-        params = cb.finish(params)
-    return params, np.array(history)
+    return fit(params, grads_of, X, Y, lambda p: loss_fn(predict(X, p, activations), Y),
+               lambda Z: predict(Z, params, activations), optimizer, learning_rate, epochs,
+               mini_batch_size, seed, clip_norm, callbacks,
+               batch_loss_is_exact=not batchnorm and dropout == 0, **hyper)
 
 
 def sweep(setting: str, values, X_train, Y_train, X_val, Y_val, layer_dims, activations,

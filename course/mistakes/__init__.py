@@ -22,6 +22,7 @@ _MODULES = [
     "ch4_optimizers",
     "ch5_regularization",
     "ch6_gradients",
+    "ch7_rnn_lstm",
 ]
 
 

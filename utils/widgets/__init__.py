@@ -9,6 +9,7 @@
     optim         LearningRateExplorer, OptimizerRace, ...         (chapter 4)
     regularization  RegularizationPlayground, DropoutExplorer      (chapter 5)
     gradients     GradientFlowExplorer, gradient_flow_explorer()   (chapter 6)
+    rnn           LSTMGateExplorer, lstm_gate_explorer()           (chapter 7)
 
 Every widget is a thin layer over a plain, tested function in ``utils``. Under
 nbgrader (autograde or validate) widgets render nothing.
@@ -26,10 +27,12 @@ from .regularization import (
     dropout_explorer,
     regularization_playground,
 )
+from .rnn import LSTMGateExplorer, lstm_gate_explorer
 
 __all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show",
            "ActivationExplorer", "activation_explorer", "WorkedExampleStepper",
            "worked_example_stepper", "BackpropPlayground", "backprop_playground",
            "LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race",
            "RegularizationPlayground", "regularization_playground", "DropoutExplorer",
-           "dropout_explorer", "GradientFlowExplorer", "gradient_flow_explorer"]
+           "dropout_explorer", "GradientFlowExplorer", "gradient_flow_explorer",
+           "LSTMGateExplorer", "lstm_gate_explorer"]

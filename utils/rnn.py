@@ -1,0 +1,321 @@
+"""Recurrent networks: the RNN cell, the LSTM, backpropagation through time (chapter 7).
+
+Batch first: a sequence batch X has shape (m, T, n_x), hidden states (m, T, H).
+
+RNN cell (h_0 = 0 unless given):
+    h_t = tanh(x_t Wx + h_{t-1} Wh + b),      Wx (n_x, H), Wh (H, H), b (H,)
+LSTM cell, gates stacked in the order input, forget, cell candidate, output (as in
+PyTorch and Keras): a = x_t Wx + h_{t-1} Wh + b with Wx (n_x, 4H), Wh (H, 4H), b (4H,),
+    i = sigma(a[:, :H]), f = sigma(a[:, H:2H]), g = tanh(a[:, 2H:3H]), o = sigma(a[:, 3H:])
+    c_t = f * c_{t-1} + i * g,      h_t = o * tanh(c_t),      c_0 = 0.
+
+Backpropagation through time runs the cell's backward pass from t = T down to 1, adding
+the gradient arriving from the loss at step t (``dH_all[:, t]``) to the one coming back
+from step t + 1, and summing the weight gradients over the steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_array
+from .activations import sigmoid
+
+__all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+           "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
+           "init_rnn", "init_lstm", "hidden_gradient_norms", "first_symbol_task", "noisy_sine",
+           "sequence_forward", "sequence_loss_and_grads", "train_sequence_model",
+           "accuracy_on_first_symbol", "long_range_experiment"]
+
+
+def _cell_inputs(x_t, h_prev, Wx, Wh, b, gates: int):
+    x_t = as_float_array(x_t, "x_t", ndim=2)
+    h_prev = as_float_array(h_prev, "h_prev", ndim=2)
+    Wx, Wh = as_float_array(Wx, "Wx", ndim=2), as_float_array(Wh, "Wh", ndim=2)
+    b = as_float_array(b, "b", ndim=1)
+    H = h_prev.shape[1]
+    expected = {"Wx": (x_t.shape[1], gates * H), "Wh": (H, gates * H), "b": (gates * H,)}
+    for name, arr in (("Wx", Wx), ("Wh", Wh), ("b", b)):
+        if arr.shape != expected[name]:
+            raise ValueError(f"{name} has shape {arr.shape}, expected {expected[name]} "
+                             f"(n_x = {x_t.shape[1]}, H = {H}, {gates} block(s) of H)")
+    if x_t.shape[0] != h_prev.shape[0]:
+        raise ValueError(f"x_t has {x_t.shape[0]} rows but h_prev has {h_prev.shape[0]}")
+    return x_t, h_prev, Wx, Wh, b
+
+
+def _sequence(X, h0):
+    X = as_float_array(X, "X", ndim=3)
+    h0 = as_float_array(h0, "h0", ndim=2)
+    if h0.shape[0] != X.shape[0]:
+        raise ValueError(f"h0 has {h0.shape[0]} rows but X has {X.shape[0]} sequences")
+    return X, h0
+
+
+# ------------------------------------------------------------------------------ RNN
+def rnn_step_forward(x_t, h_prev, Wx, Wh, b):
+    """h_next = tanh(x_t Wx + h_prev Wh + b). Returns ``(h_next, cache)``, the cache a dict
+    {"x_t", "h_prev", "Wx", "Wh", "h_next"}."""
+    x_t, h_prev, Wx, Wh, b = _cell_inputs(x_t, h_prev, Wx, Wh, b, 1)
+    h_next = np.tanh(x_t @ Wx + h_prev @ Wh + b)
+    return h_next, {"x_t": x_t, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "h_next": h_next}
+
+
+def rnn_step_backward(dh_next, cache):
+    """``(dx_t, dh_prev, dWx, dWh, db)``: with da = dh_next (1 - h_next^2),
+    dx_t = da Wx^T, dh_prev = da Wh^T, dWx = x_t^T da, dWh = h_prev^T da, db = sum_rows da."""
+    da = as_float_array(dh_next, "dh_next", ndim=2) * (1.0 - cache["h_next"]**2)
+    return (da @ cache["Wx"].T, da @ cache["Wh"].T, cache["x_t"].T @ da,
+            cache["h_prev"].T @ da, da.sum(axis=0))
+
+
+def rnn_forward(X, h0, Wx, Wh, b):
+    """Run the RNN cell over X (m, T, n_x) from h0 (m, H). Returns ``(H_all, cache)``."""
+    X, h = _sequence(X, h0)
+    steps = []
+    for t in range(X.shape[1]):
+        h, cache = rnn_step_forward(X[:, t], h, Wx, Wh, b)
+        steps.append(cache)
+    return np.stack([c["h_next"] for c in steps], axis=1), steps
+
+
+def rnn_backward(dH_all, cache):
+    """BPTT: ``(dX, dh0, dWx, dWh, db)`` given dL/dh_t for every step, dH_all (m, T, H)."""
+    dH_all = as_float_array(dH_all, "dH_all", ndim=3)
+    x0, Wx, Wh = cache[0]["x_t"], cache[0]["Wx"], cache[0]["Wh"]
+    m, T = dH_all.shape[:2]
+    dX = np.zeros((m, T, x0.shape[1]))
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[1])
+    dh = np.zeros((m, Wh.shape[0]))
+    for t in range(T - 1, -1, -1):
+        dX[:, t], dh, dWx_t, dWh_t, db_t = rnn_step_backward(dH_all[:, t] + dh, cache[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dX, dh, dWx, dWh, db
+
+
+# ------------------------------------------------------------------------------ LSTM
+def lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b):
+    """One LSTM step (gates i, f, g, o in that order). Returns ``(h_next, c_next, cache)``,
+    the cache a dict {"x_t", "h_prev", "c_prev", "Wx", "Wh", "i", "f", "g", "o", "c_next",
+    "h_next"}."""
+    x_t, h_prev, Wx, Wh, b = _cell_inputs(x_t, h_prev, Wx, Wh, b, 4)
+    c_prev = as_float_array(c_prev, "c_prev", ndim=2)
+    if c_prev.shape != h_prev.shape:
+        raise ValueError(f"c_prev has shape {c_prev.shape}, expected {h_prev.shape}")
+    H = h_prev.shape[1]
+    a = x_t @ Wx + h_prev @ Wh + b
+    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+    g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+    c_next = f * c_prev + i * g
+    h_next = o * np.tanh(c_next)
+    return h_next, c_next, {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, "Wx": Wx,
+                            "Wh": Wh, "i": i, "f": f, "g": g, "o": o, "c_next": c_next,
+                            "h_next": h_next}
+
+
+def lstm_step_backward(dh_next, dc_next, cache):
+    """``(dx_t, dh_prev, dc_prev, dWx, dWh, db)`` of one LSTM step.
+
+    dc = dc_next + dh_next o (1 - tanh(c)^2)   (the path from h through tanh(c) into c)
+    do = dh_next tanh(c), di = dc g, df = dc c_prev, dg = dc i, dc_prev = dc f,
+    and through the nonlinearities da = [di i(1-i), df f(1-f), dg (1-g^2), do o(1-o)].
+    """
+    i, f, g, o, c_prev = cache["i"], cache["f"], cache["g"], cache["o"], cache["c_prev"]
+    tanh_c = np.tanh(cache["c_next"])
+    dh_next = as_float_array(dh_next, "dh_next", ndim=2)
+    dc = as_float_array(dc_next, "dc_next", ndim=2) + dh_next * o * (1.0 - tanh_c**2)
+    da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                         dc * i * (1 - g**2), dh_next * tanh_c * o * (1 - o)], axis=1)
+    return (da @ cache["Wx"].T, da @ cache["Wh"].T, dc * f, cache["x_t"].T @ da,
+            cache["h_prev"].T @ da, da.sum(axis=0))
+
+
+def lstm_forward(X, h0, Wx, Wh, b):
+    """Run the LSTM over X (m, T, n_x) from h0 and c_0 = 0. Returns ``(H_all, cache)``."""
+    X, h = _sequence(X, h0)
+    c = np.zeros_like(h)
+    steps = []
+    for t in range(X.shape[1]):
+        h, c, cache = lstm_step_forward(X[:, t], h, c, Wx, Wh, b)
+        steps.append(cache)
+    return np.stack([s["h_next"] for s in steps], axis=1), steps
+
+
+def lstm_backward(dH_all, cache):
+    """BPTT through the LSTM: ``(dX, dh0, dWx, dWh, db)`` given dL/dh_t, dH_all (m, T, H)."""
+    dH_all = as_float_array(dH_all, "dH_all", ndim=3)
+    x0, h0, Wx, Wh = cache[0]["x_t"], cache[0]["h_prev"], cache[0]["Wx"], cache[0]["Wh"]
+    m, T = dH_all.shape[:2]
+    dX = np.zeros((m, T, x0.shape[1]))
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[1])
+    dh, dc = np.zeros_like(h0), np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        dX[:, t], dh, dc, dWx_t, dWh_t, db_t = lstm_step_backward(dH_all[:, t] + dh, dc,
+                                                                  cache[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dX, dh, dWx, dWh, db
+
+
+# ------------------------------------------------------------------------------ models
+def init_rnn(n_x: int, H: int, n_y: int, seed=0, scale: float = 1.0) -> dict:
+    """RNN parameters {"Wx", "Wh", "b", "Wy", "by"}: Xavier-like Wx, Wy and Wh = ``scale``
+    times a random orthogonal matrix (spectral radius ``scale``)."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+    return {"Wx": rng.normal(0, np.sqrt(1 / n_x), (n_x, H)), "Wh": scale * Q,
+            "b": np.zeros(H), "Wy": rng.normal(0, np.sqrt(1 / H), (H, n_y)), "by": np.zeros(n_y)}
+
+
+def init_lstm(n_x: int, H: int, n_y: int, seed=0, forget_bias: float = 1.0) -> dict:
+    """LSTM parameters {"Wx" (n_x, 4H), "Wh" (H, 4H), "b" (4H,), "Wy", "by"}; the forget
+    gate's bias starts at ``forget_bias`` (1: remember by default)."""
+    rng = np.random.default_rng(seed)
+    b = np.zeros(4 * H)
+    b[H:2 * H] = forget_bias
+    return {"Wx": rng.normal(0, np.sqrt(1 / n_x), (n_x, 4 * H)),
+            "Wh": rng.normal(0, np.sqrt(1 / H), (H, 4 * H)), "b": b,
+            "Wy": rng.normal(0, np.sqrt(1 / H), (H, n_y)), "by": np.zeros(n_y)}
+
+
+def hidden_gradient_norms(X, params: dict, cell: str = "rnn") -> np.ndarray:
+    """||dL/dh_t|| (mean over the batch of the row norms) for t = 1..T, when the loss is the
+    sum of the last hidden state's units: how much of the gradient reaches each step."""
+    X = as_float_array(X, "X", ndim=3)
+    m, T = X.shape[:2]
+    H = params["Wh"].shape[0]
+    h0 = np.zeros((m, H))
+    forward, step_backward = ((rnn_forward, rnn_step_backward) if cell == "rnn"
+                              else (lstm_forward, lstm_step_backward))
+    _, cache = forward(X, h0, params["Wx"], params["Wh"], params["b"])
+    norms = np.zeros(T)
+    dh, dc = np.ones((m, H)), np.zeros((m, H))
+    for t in range(T - 1, -1, -1):
+        norms[t] = float(np.mean(np.linalg.norm(dh, axis=1)))
+        if cell == "rnn":
+            dh = step_backward(dh, cache[t])[1]
+        else:
+            _, dh, dc, *_ = step_backward(dh, dc, cache[t])
+    return norms
+
+
+# ------------------------------------------------------------------------------ tasks
+def first_symbol_task(n: int, T: int, seed=0, noise: float = 1.0):
+    """Recall the first symbol: x_1 = +1 or -1, then T - 1 steps of N(0, noise^2)
+    distraction; the target, read after the last step, is 1 when x_1 = +1. A model must
+    carry one bit across T steps. Returns X (n, T, 1) and y (n,)."""
+    from ._checks import check_int, check_number
+
+    n, T = check_int(n, "n", low=1), check_int(T, "T", low=1)
+    noise = check_number(noise, "noise", low=0.0)
+    rng = np.random.default_rng(seed)
+    first = rng.choice([-1.0, 1.0], size=n)
+    X = rng.normal(0.0, noise, size=(n, T, 1))
+    X[:, 0, 0] = first
+    return X, (first > 0).astype(float)
+
+
+def noisy_sine(n: int, T: int, seed=0, noise: float = 0.05):
+    """Windows of a sine wave with Gaussian noise; the target at every step is the next
+    (noise-free) value. Returns X (n, T, 1) and Y (n, T, 1)."""
+    from ._checks import check_int, check_number
+
+    n, T = check_int(n, "n", low=1), check_int(T, "T", low=1)
+    noise = check_number(noise, "noise", low=0.0)
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(0, 2 * np.pi, size=(n, 1))
+    times = start + 0.3 * np.arange(T + 1)
+    X = np.sin(times[:, :-1]) + rng.normal(0.0, noise, size=(n, T))
+    return X[..., None], np.sin(times[:, 1:])[..., None]
+
+
+# ------------------------------------------------------------------------------ training
+def _cell(cell: str):
+    if cell == "rnn":
+        return rnn_forward, rnn_backward
+    if cell == "lstm":
+        return lstm_forward, lstm_backward
+    raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+
+
+def sequence_forward(X, params: dict, cell: str = "rnn", output: str = "last"):
+    """Hidden states and outputs: ``(Y_hat, H_all, cache)``. ``output="last"``: one
+    probability per sequence, sigmoid(h_T Wy + by), shape (m, n_y); ``"every"``: a linear
+    output at every step, H_all Wy + by, shape (m, T, n_y)."""
+    forward, _ = _cell(cell)
+    X = as_float_array(X, "X", ndim=3)
+    H_all, cache = forward(X, np.zeros((X.shape[0], params["Wh"].shape[0])), params["Wx"],
+                           params["Wh"], params["b"])
+    if output == "last":
+        return sigmoid(H_all[:, -1] @ params["Wy"] + params["by"]), H_all, cache
+    if output == "every":
+        return H_all @ params["Wy"] + params["by"], H_all, cache
+    raise ValueError(f"output must be 'last' or 'every', got {output!r}")
+
+
+def sequence_loss_and_grads(X, Y, params: dict, cell: str = "rnn", output: str = "last"):
+    """The loss (mean binary cross-entropy for ``"last"``, mean squared error over every
+    step for ``"every"``) and its gradients {"dWx", "dWh", "db", "dWy", "dby"} by BPTT."""
+    from .losses import bce, mse
+
+    Y_hat, H_all, cache = sequence_forward(X, params, cell, output)
+    m = X.shape[0]
+    dH_all = np.zeros_like(H_all)
+    if output == "last":
+        Y = np.asarray(Y, dtype=float).reshape(m, -1)
+        loss, dZ = bce(Y_hat, Y), (Y_hat - Y) / m  # sigmoid + BCE: the derivative cancels
+        dWy, dby = H_all[:, -1].T @ dZ, dZ.sum(axis=0)
+        dH_all[:, -1] = dZ @ params["Wy"].T
+    else:
+        Y = np.asarray(Y, dtype=float).reshape(Y_hat.shape)
+        loss, dY = mse(Y_hat.reshape(-1, Y_hat.shape[-1]), Y.reshape(-1, Y.shape[-1])), \
+            2.0 * (Y_hat - Y) / Y_hat[..., 0].size / Y_hat.shape[-1]
+        dWy = np.einsum("mth,mty->hy", H_all, dY)
+        dby = dY.sum(axis=(0, 1))
+        dH_all = dY @ params["Wy"].T
+    _, backward = _cell(cell)
+    _, _, dWx, dWh, db = backward(dH_all, cache)
+    return loss, {"dWx": dWx, "dWh": dWh, "db": db, "dWy": dWy, "dby": dby}
+
+
+def train_sequence_model(X, Y, cell: str = "lstm", hidden: int = 8, output: str = "last",
+                         optimizer: str = "adam", learning_rate: float = 0.02, epochs: int = 20,
+                         mini_batch_size: int | None = 64, clip_norm=1.0, seed=0,
+                         forget_bias: float = 1.0, **hyper):
+    """Train an RNN or LSTM with one output layer through ``utils.training.fit`` (the
+    course's one loop: chapter 4's optimisers, chapter 6's clipping). Returns
+    ``(params, history)``."""
+    from .training import fit
+
+    X = as_float_array(X, "X", ndim=3)
+    n_y = 1 if output == "last" else np.asarray(Y).shape[-1]
+    params = (init_rnn(X.shape[2], hidden, n_y, seed) if cell == "rnn"
+              else init_lstm(X.shape[2], hidden, n_y, seed, forget_bias))
+    _cell(cell)
+
+    def grads_of(p, Xb, Yb):
+        return sequence_loss_and_grads(Xb, Yb, p, cell, output)
+
+    return fit(params, grads_of, X, np.asarray(Y, dtype=float),
+               lambda p: sequence_loss_and_grads(X, Y, p, cell, output)[0],
+               lambda Z: sequence_forward(Z, params, cell, output)[0], optimizer,
+               learning_rate, epochs, mini_batch_size, seed, clip_norm, **hyper)
+
+
+def accuracy_on_first_symbol(params: dict, cell: str, T: int, n: int = 500, seed=1) -> float:
+    """Accuracy on fresh sequences of the first-symbol task (0.5 = guessing)."""
+    X, y = first_symbol_task(n, T, seed)
+    p = sequence_forward(X, params, cell, "last")[0][:, 0]
+    return float(np.mean((p > 0.5) == (y > 0.5)))
+
+
+def long_range_experiment(lengths=(5, 10, 20, 40), n: int = 512, hidden: int = 8,
+                          epochs: int = 20, seed=0) -> dict:
+    """RNN against LSTM on the first-symbol task for several sequence lengths:
+    {"lengths", "rnn", "lstm"} with the test accuracy of each (same data, same budget)."""
+    result = {"lengths": list(lengths), "rnn": [], "lstm": []}
+    for T in lengths:
+        X, y = first_symbol_task(n, T, seed)
+        for cell in ("rnn", "lstm"):
+            params, _ = train_sequence_model(X, y, cell, hidden, epochs=epochs, seed=seed)
+            result[cell].append(accuracy_on_first_symbol(params, cell, T))
+    return result
