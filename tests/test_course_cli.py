@@ -6,7 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from course.notebooks import course_root, notebook_path, read
+
+pytestmark = pytest.mark.xdist_group("cli")  # one worker: module fixtures run once
 
 ROOT = course_root()
 

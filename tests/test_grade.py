@@ -27,6 +27,8 @@ from course.feedback import HIDDEN_MESSAGE, failing_line, hidden_line_numbers, s
 from course.mistakes import Mistake, by_name
 from course.notebooks import course_root, fill_answers, grade_id, notebook_path, read
 
+pytestmark = pytest.mark.xdist_group("grade")  # one worker: module fixtures run once
+
 A = "ch1_perceptron"
 ROOT = course_root()
 

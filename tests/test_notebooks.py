@@ -210,7 +210,8 @@ def _tamper_cell():
     return nbformat.v4.new_code_cell(TAMPER)
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
+@pytest.fixture(scope="module", params=[pytest.param(a, marks=pytest.mark.xdist_group(a))
+                                        for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory):
     """Grade solved, blank, tampering and one-mistake submissions in one nbgrader run."""
     name = request.param

@@ -21,6 +21,8 @@ from course import workspace
 from course.mistakes import by_name
 from course.notebooks import course_root, fill_answers, notebook_path, read
 
+pytestmark = pytest.mark.xdist_group("postgres")  # one worker: module fixtures run once
+
 A = "ch1_perceptron"
 
 
