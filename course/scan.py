@@ -9,7 +9,15 @@ and reports:
   (``check_not_delegated(two_layer_forward, [utils.mlp.forward, ...])``);
 - tampering: code that assigns to, deletes or patches attributes of ``utils``,
   ``numpy.testing``, builtins, ``sys.modules`` or the test helpers, or rebinds a
-  test helper's name.
+  test helper's name;
+- suspicious: anything no honest answer in this course needs — IPython's machinery
+  (``get_ipython``, magics other than ``%matplotlib``, shell escapes), interpreter internals
+  (``sys``, ``builtins``, ``gc``, ``inspect``, ``ctypes``, ``importlib``), ``exec``/``eval``/
+  ``compile``/``__import__``, ``getattr`` with a computed name, files and processes (``open``,
+  ``os``, ``pathlib``, ``subprocess``, ``shutil``, ``socket``), dunder attributes such as
+  ``__file__`` or ``__globals__``.
+
+Cells handed out unchanged (the same text as a cell of the source notebook) are not scanned.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ PROTECTED_ROOTS = {"utils", "np", "numpy", "builtins", "__builtins__", "sys", "g
 
 @dataclass(frozen=True)
 class Flag:
-    kind: str  # "delegation" or "tampering"
+    kind: str  # "delegation", "tampering" or "suspicious"
     cell: str  # the answer cell's grade_id, or "cell N" (1-based) for a cell of the student's
     line: int
     detail: str
@@ -109,23 +117,82 @@ def _strip_magics(source: str) -> str:
                      for line in source.splitlines())
 
 
+SUSPICIOUS_MODULES = {"sys", "builtins", "gc", "inspect", "ctypes", "importlib", "os", "pathlib",
+                      "subprocess", "shutil", "socket", "io", "signal", "threading", "pickle",
+                      "marshal", "types", "code", "codeop", "runpy", "IPython", "ipykernel",
+                      "traitlets", "nbformat", "nbgrader", "glob", "tempfile", "urllib", "requests"}
+SUSPICIOUS_CALLS = {"exec", "eval", "compile", "__import__", "open", "get_ipython", "globals",
+                    "breakpoint", "input", "memoryview"}
+HARMLESS_DUNDERS = {"__name__", "__init__", "__doc__", "__len__", "__call__"}
+
+
+def _magic_flags(source: str, where: str) -> list:
+    flags = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.lstrip()
+        if stripped.startswith("!") or (stripped.startswith("%")
+                                        and not stripped.startswith(("%matplotlib", "%%time",
+                                                                     "%time"))):
+            flags.append(Flag("suspicious", where, number,
+                              f"uses the IPython magic or shell escape {stripped.split()[0]!r}"))
+    return flags
+
+
+def _suspicious(tree, where: str) -> list:
+    """Flags for what no answer in this course needs (see the module docstring)."""
+    flags = []
+
+    def flag(node, detail):
+        flags.append(Flag("suspicious", where, getattr(node, "lineno", 0), detail))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                a.name for a in node.names]
+            for name in names:
+                if name.split(".")[0] in SUSPICIOUS_MODULES:
+                    flag(node, f"imports {name}")
+        elif isinstance(node, ast.Call):
+            func = _dotted(node.func)
+            if func in SUSPICIOUS_CALLS:
+                flag(node, f"calls {func}()")
+            elif func == "getattr" and len(node.args) >= 2 and not (
+                    isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+                flag(node, "calls getattr with a computed attribute name")
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("__") and node.attr.endswith("__") and \
+                    node.attr not in HARMLESS_DUNDERS:
+                flag(node, f"reads the attribute {node.attr}")
+        elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
+            flag(node, f"uses {node.id}")
+    return flags
+
+
 def scan_notebook(nb, source_nb) -> list[Flag]:
     """All flags for one submitted notebook, given the instructor's source notebook."""
     graded = _graded_names(source_nb)
     refs = _references(source_nb)
-    trees = []
+    handed_out = {c.source.strip() for c in source_nb.cells
+                  if c.cell_type == "code" and not nbgrader_meta(c).get("solution")}
+    trees, flags = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or is_tests(cell):
             continue
+        where = grade_id(cell) or f"cell {index + 1}"
+        if cell.source.strip() not in handed_out:
+            flags += _magic_flags(cell.source, where)
         try:
-            trees.append((ast.parse(_strip_magics(cell.source)),
-                          grade_id(cell) or f"cell {index + 1}"))
+            tree = ast.parse(_strip_magics(cell.source))
         except SyntaxError:
             continue
+        trees.append((tree, where))
+        if cell.source.strip() not in handed_out:
+            flags += _suspicious(tree, where)
     aliases: dict[str, str] = {"utils": "utils"}  # one kernel: an import in any cell counts
     for tree, _ in trees:
         aliases.update(_utils_aliases(tree))
-    return [f for tree, where in trees for f in _scan_tree(tree, where, graded, aliases, refs)]
+    return [f for tree, where in trees
+            for f in _scan_tree(tree, where, graded, aliases, refs)] + flags
 
 
 def _utils_aliases(tree) -> dict[str, str]:

@@ -123,7 +123,8 @@ def _csv_scores(dest: Path) -> dict[str, float]:
 def test_grading_completes_and_exits_zero(graded):
     _, _, proc, _ = graded
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "graded 14, unchanged 0, failed 4, flagged 2" in proc.stdout
+    # flagged: tamperer, delegator, and (suspicious) dies (os), exits (sys), intruder (open)
+    assert "graded 14, unchanged 0, failed 4, flagged 5" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):

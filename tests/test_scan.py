@@ -67,6 +67,37 @@ def test_delegation_to_any_reference_the_tests_name_is_flagged(code, expected):
     assert scan_notebook(nb, source) == []
 
 
+@pytest.mark.parametrize("code, expected", [
+    ("get_ipython().input_transformers_post.append(lambda lines: [])", "calls get_ipython()"),
+    ("shell = __import__('IPython').get_ipython()", "calls __import__()"),
+    ("exec('import o' + 's')", "calls exec()"),
+    ("getattr(np, 'lo' + 'ad')('answers.npy')", "getattr with a computed attribute name"),
+    ("import sys\nsys.settrace(None)", "imports sys"),
+    ("from importlib import import_module as im\nim('subprocess')", "imports importlib"),
+    ("path = utils.__file__", "reads the attribute __file__"),
+    ("g = sigmoid.__globals__", "reads the attribute __globals__"),
+    ("from pathlib import Path\nPath('..').glob('*')", "imports pathlib"),
+    ("answers = open('/tmp/answers.txt').read()", "calls open()"),
+    ("!cat ../../source/ch1_perceptron/ch1_perceptron.ipynb", "shell escape '!cat'"),
+    ("%run ../source/solutions.py", "magic or shell escape '%run'"),
+    ("x = __builtins__", "uses __builtins__"),
+])
+def test_suspicious_code_is_flagged_with_its_line(code, expected):
+    found = flags_of("a = 1\n" + code)  # the attack on line 2 of its cell
+    hits = [f for f in found if f.startswith("suspicious") and expected in f]
+    assert hits and "line 2" in hits[0], found
+
+
+def test_handed_out_cells_are_not_scanned_but_edited_ones_are():
+    handed_out = next(c for c in SOURCE.cells if c.cell_type == "code"
+                      and not c.metadata.get("nbgrader", {}).get("solution")
+                      and "plt." in c.source)  # a handed-out demo cell
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(handed_out.source)])
+    assert scan_notebook(nb, SOURCE) == []
+    nb.cells[0].source += "\nimport os"
+    assert [str(f) for f in scan_notebook(nb, SOURCE)][-1].startswith("suspicious (cell 1")
+
+
 def test_an_alias_imported_in_another_cell_is_followed():
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import utils.activations as ua"),
