@@ -1,16 +1,19 @@
-"""Feedback that teaches without giving the hidden tests away.
+"""Feedback that teaches without giving the hidden tests away: built from a whitelist.
 
 ``HideHiddenTestDetails`` runs in nbgrader's ``GenerateFeedback`` pipeline before
-``ClearHiddenTests``. In every autograder-tests cell it replaces each error's
-traceback (which would quote the failing line of test code, hidden or not) with one
-line. A failure raised by a visible test keeps its message; a failure raised inside
-the hidden region keeps only the exercise's hint, never the expected values.
+``ClearHiddenTests``. Every autograder-tests cell keeps exactly one output: "passed", or
+the first failure's class and teaching message — a failure raised by a visible test
+keeps its message, one raised inside the hidden region only the exercise's hint, never
+the expected values. Nothing else a tests cell printed survives (a student's hook could
+print anything there). In the student's own cells outputs are kept, minus every line
+that reproduces a line of the hidden tests, however it got there.
 """
 
 from __future__ import annotations
 
 import re
 
+import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -53,22 +56,69 @@ def safe_message(evalue: str, line: int | None, hidden: set[int]) -> str:
     return evalue
 
 
+PASSED_MESSAGE = "The tests of this cell passed."
+
+
+def _text_fields(output) -> list[tuple[dict, str]]:
+    """(container, key) pairs holding text a student would read in an output."""
+    fields = []
+    if output.get("output_type") == "stream":
+        fields.append((output, "text"))
+    for mime in ("text/plain", "text/html", "text/markdown", "text/latex", "application/json"):
+        if mime in output.get("data", {}):
+            fields.append((output["data"], mime))
+    if output.get("output_type") == "error":
+        fields.append((output, "evalue"))
+    return fields
+
+
+def scrub(text, secret_lines: set[str]) -> str:
+    """``text`` without any line that contains one of ``secret_lines``."""
+    if isinstance(text, list):
+        text = "".join(text)
+    if not isinstance(text, str):
+        return text
+    kept = [line for line in text.splitlines(keepends=True)
+            if not any(secret in line for secret in secret_lines)]
+    return "".join(kept)
+
+
 class HideHiddenTestDetails(Preprocessor):
-    """Shorten tracebacks in tests cells; hide what hidden tests expected."""
+    """Tests cells: one whitelisted output each. Other cells: hidden-test lines removed."""
 
     enabled = Bool(True, help="nbconvert runs only enabled preprocessors").tag(config=True)
 
+    def preprocess(self, nb, resources):
+        self._secret = {line.strip() for cell in nb.cells if cell.cell_type == "code"
+                        for _, line in region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN)
+                        if len(line.strip()) >= 12} | {BEGIN_HIDDEN, END_HIDDEN}
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+        if cell.cell_type != "code":
             return cell, resources
-        hidden = hidden_line_numbers(cell.source)
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cell["outputs"] = [self._verdict(cell)]
+            return cell, resources
         for output in cell.get("outputs", []):
-            if output.get("output_type") != "error":
-                continue
-            message = safe_message(_ANSI.sub("", output.get("evalue", "")),
-                                   failing_line(output.get("traceback", []),
-                                                cell.get("execution_count")), hidden)
-            output["evalue"] = message
-            output["traceback"] = [f"{output.get('ename', 'Error')}: {message}"]
+            for container, key in _text_fields(output):
+                container[key] = scrub(container[key], self._secret)
+            if output.get("output_type") == "error":
+                output["traceback"] = [scrub(_ANSI.sub("", line), self._secret)
+                                       for line in output.get("traceback", [])]
         return cell, resources
+
+    def _verdict(self, cell):
+        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"),
+                     None)
+        if error is None:
+            return nbformat.v4.new_output("stream", name="stdout", text=PASSED_MESSAGE + "\n")
+        message = safe_message(_ANSI.sub("", error.get("evalue", "")),
+                               failing_line(error.get("traceback", []),
+                                            cell.get("execution_count")),
+                               hidden_line_numbers(cell.source))
+        message = scrub(message, self._secret) or HIDDEN_MESSAGE
+        name = error.get("ename", "Error")
+        return nbformat.v4.new_output("error", ename=name, evalue=message,
+                                      traceback=[f"{name}: {message}"])

@@ -5,14 +5,14 @@
 RLIMIT_CPU caps the CPU time of the whole notebook run (an infinite loop that
 escapes the per-cell timeout ends with the kernel, not with the class's grading),
 and RLIMIT_AS caps memory, so a runaway allocation raises MemoryError in the cell
-that made it instead of exhausting the machine.
+that made it instead of exhausting the machine. The kernel is ``course.kernel_guard``'s
+``GradingKernel``, which restores IPython's hooks before every cell.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
-import runpy
 import sys
 
 
@@ -25,7 +25,11 @@ def main() -> None:
     limit = ours.mem_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.argv = ["ipykernel_launcher", *rest]
-    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    from ipykernel.kernelapp import IPKernelApp
+
+    from course.kernel_guard import GradingKernel
+
+    IPKernelApp.launch_instance(kernel_class=GradingKernel)
 
 
 if __name__ == "__main__":

@@ -182,6 +182,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         if worker.pending and worker.pending[0] is sub:
             worker.pending.pop(0)
         sub.seconds = result.get("seconds", 0.0)
+        sub.flags += result.get("flags", [])  # hooks the grading kernel had to undo
         folder = worker.shard / "autograded" / sub.student / sub.assignment
         if result["success"] and (folder / f"{sub.assignment}.ipynb").exists():
             executed[sub.key] = folder

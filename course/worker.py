@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from course import gradebook
+from course.kernel_guard import read_log
 from course.snapshot import Snapshot, files_under
 
 
@@ -42,16 +43,23 @@ def main(argv: list[str]) -> int:
             if not api.generate_assignment(assignment, force=True)["success"]:
                 raise SystemExit(f"could not generate {assignment} in {shard}")
     pristine = _snapshot(shard)
+    logs = Path(shard) / ".kernel-logs"
+    logs.mkdir(exist_ok=True)
     for assignment, student in tasks:
         start = time.perf_counter()
         pristine.restore()  # each submission is graded with untouched files and gradebook
+        log_path = logs / f"{assignment}--{student}.jsonl"
+        log_path.unlink(missing_ok=True)
+        os.environ["COURSE_KERNEL_LOG"] = str(log_path)  # the grading kernel inherits it
         with contextlib.redirect_stdout(io.StringIO()):
             result = api.autograde(assignment, student, force=True, create=True)
+        flags = read_log(str(log_path))
         notes = []
         if pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
         print(json.dumps({"assignment": assignment, "student": student, "notes": notes,
+                          "flags": flags,
                           "success": bool(result["success"]), "log": log[-3000:],
                           "seconds": round(time.perf_counter() - start, 3)}), flush=True)
     return 0

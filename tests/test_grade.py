@@ -33,6 +33,19 @@ A = "ch1_perceptron"
 ROOT = course_root()
 
 
+BLANK_EVERY_CELL = """
+import ast
+
+
+class _Blank(ast.NodeTransformer):
+    def visit_Module(self, node):
+        return ast.Module(body=[], type_ignores=[])
+
+
+get_ipython().ast_transformers.append(_Blank())
+"""
+
+
 def _with_cell(nb, code, after="relu_answer"):
     nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
     index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
@@ -82,6 +95,11 @@ def build_class(dest: Path) -> dict[str, object]:
         "shouts": (_with_cell(solved, "for i in range(3 * 10**5):\n    print('spam' * 20, i)"),
                    30.0),
         "intruder": (_with_cell(solved, intrusion), 30.0),
+        # blank answers that try to silence every tests cell after them (IPython hooks):
+        # the grading kernel undoes the hooks before each cell, so they score 0
+        "hooker": (_with_cell(release, BLANK_EVERY_CELL, after="threshold_unit_answer"), 0.0),
+        "silencer": (_with_cell(release, "get_ipython().showtraceback = lambda *a, **k: None",
+                                after="threshold_unit_answer"), 0.0),
         "tamperer": (_with_cell(fill_answers(release, source, [sigmoid_mistake]), tamper), 28.0),
         "other_assignment": (read(notebook_path(ROOT, "release", "ch2_mlp")),
                              "not the notebook of this assignment"),
@@ -123,8 +141,9 @@ def _csv_scores(dest: Path) -> dict[str, float]:
 def test_grading_completes_and_exits_zero(graded):
     _, _, proc, _ = graded
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    # flagged: tamperer, delegator, and (suspicious) dies (os), exits (sys), intruder (open)
-    assert "graded 14, unchanged 0, failed 4, flagged 5" in proc.stdout
+    # flagged: tamperer, delegator, hooker, silencer, and (suspicious) dies (os), exits (sys),
+    # intruder (open)
+    assert "graded 16, unchanged 0, failed 4, flagged 7" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):
@@ -161,6 +180,9 @@ def test_tampering_is_flagged_and_contained(graded):
     assert record[f"{A}/delegator"]["flags"] == [
         "delegation (sigmoid_answer, line 3): sigmoid uses utils.sigmoid"]
     assert "restored" in " ".join(record[f"{A}/tamperer"]["notes"])
+    for student in ("hooker", "silencer"):  # undone by the grading kernel, and recorded
+        assert any(f.startswith("tampering (kernel, before cell") for f in
+                   record[f"{A}/{student}"]["flags"]), record[f"{A}/{student}"]["flags"]
 
 
 def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
@@ -168,7 +190,8 @@ def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
     # plain nbgrader has none of course grade's protections: only run what is safe there
     # (the intruder and the tamperer would write into real files)
     gradable = [s for s, o in expected.items() if isinstance(o, float) and s not in
-                ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory")]
+                ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory", "hooker",
+                 "silencer")]
     plain = workspace.make_course_dir(tmp_path / "plain", [A])
     workspace.generate(plain, A)
     for student in gradable:
@@ -205,12 +228,12 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 to grade, 15 unchanged, 3 not gradable" in proc.stdout
+    assert "1 to grade, 17 unchanged, 3 not gradable" in proc.stdout
     after = _csv_scores(dest)
     assert after.pop("late") == 29.0
     assert after == before
     proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
-    assert "16 to grade, 0 unchanged" in proc.stdout
+    assert "18 to grade, 0 unchanged" in proc.stdout
     assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
 
 

@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 
 from course import workspace
 from course.check import check_leaks, check_metadata, run_checks
+from course.feedback import PASSED_MESSAGE
 from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import (
     BEGIN_HIDDEN,
@@ -206,6 +207,20 @@ ALTERNATIVES = {
 }
 
 
+# A hook that records and prints the text of every cell that runs after it.
+ECHO_EVERY_CELL = """
+_seen = []
+
+
+def _echo(result):
+    _seen.append(result.info.raw_cell)
+    print(result.info.raw_cell)
+
+
+get_ipython().events.register("post_run_cell", _echo)
+"""
+
+
 def _tamper_cell():
     return nbformat.v4.new_code_cell(TAMPER)
 
@@ -224,6 +239,10 @@ def graded(request, tmp_path_factory):
         workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
     workspace.submit(course, name, "alternative",
                      fill_answers(release, source, ALTERNATIVES.get(name, [])))
+    leaker = fill_answers(release, source)
+    leaker.cells.insert(2, nbformat.v4.new_code_cell(ECHO_EVERY_CELL))
+    leaker.cells.append(nbformat.v4.new_code_cell('print("\\n".join(_seen))'))
+    workspace.submit(course, name, "leaker", leaker)
     if name == "ch1_perceptron":  # a wrong sigmoid, then an attempt to patch utils
         tamper = fill_answers(release, source, by_name(name, "naive sigmoid overflows"))
         index = next(i for i, c in enumerate(tamper.cells)
@@ -278,12 +297,10 @@ def test_patching_utils_does_not_change_the_grade(graded):
 
 
 def test_feedback_hides_hidden_tests(graded):
+    """The feedback of a solved notebook, and of one whose hook echoes every executed cell
+    (into the tests cells' outputs, and all at once in a cell at the end), holds no line
+    that only the hidden tests contain."""
     name, course, source, _ = graded
-    workspace.nbgrader(course, "generate_feedback", name, "--student", "solved", "--force")
-    page = (course / "feedback" / "solved" / name / f"{name}.html").read_text()
-    html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
-    assert "Visible tests passed" in html
-    assert "BEGIN HIDDEN TESTS" not in html
     hidden, visible = set(), set()
     for cell in source.cells:
         inside = dict(region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN))
@@ -291,7 +308,16 @@ def test_feedback_hides_hidden_tests(graded):
         visible.update(line.strip() for n, line in enumerate(cell.source.splitlines(), start=1)
                        if n not in inside)
     hidden_only = hidden - visible  # a line that also stands in visible code is no leak
-    assert hidden_only and not [line for line in hidden_only if line in html]
+    assert hidden_only
+    for student in ("solved", "leaker"):
+        workspace.nbgrader(course, "generate_feedback", name, "--student", student, "--force")
+        page = (course / "feedback" / student / name / f"{name}.html").read_text()
+        html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
+        assert PASSED_MESSAGE in html and "BEGIN HIDDEN TESTS" not in html
+        assert not [line for line in hidden_only if line in html], student
+    executed = read(course / "autograded" / "leaker" / name / f"{name}.ipynb")
+    echoed = "".join(o.get("text", "") for o in executed.cells[-1].get("outputs", []))
+    assert any(line in echoed for line in hidden_only), "the leak must be real for this test"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
