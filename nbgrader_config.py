@@ -27,7 +27,8 @@ c.Execute.interrupt_on_timeout = True
 c.OverwriteCells.add_missing_cells = True
 
 c.ClearSolutions.code_stub = {
-    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+    "python": "# YOUR CODE HERE\nraise NotImplementedError("
+              "\"write your answer here, then delete this line\")",
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

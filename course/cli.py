@@ -29,15 +29,23 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=None,
                         help="course directory (default: this repository)")
+    # --root is also accepted after the command (``course grade --root X``)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
+                        help="course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
-    p = sub.add_parser("build", help="generate the student release from source")
+
+    def command(name: str, summary: str):
+        return sub.add_parser(name, parents=[common], help=summary)
+
+    p = command("build", "generate the student release from source")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    p = sub.add_parser("check", help="check metadata, release sync and leaks")
+    p = command("check", "check metadata, release sync and leaks")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--grade", action="store_true",
                    help="also autograde the solved source (full marks) and blank release (zero)")
-    p = sub.add_parser("grade", help="autograde submitted/ in parallel, feedback, grades.csv")
+    p = command("grade", "autograde submitted/ in parallel, feedback, grades.csv")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="parallel grading processes (default: the number of CPUs)")
@@ -50,9 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--submission-cap", type=float, default=90.0,
                    help="wall seconds one submission may take in all before it fails "
                         "(default 90; a solved chapter takes a few seconds)")
-    p = sub.add_parser("report", help="plots and a summary of the last grading under reports/")
+    p = command("report", "plots and a summary of the last grading under reports/")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    p = sub.add_parser("demo", help="autograde a simulated class and print its table")
+    p = command("demo", "autograde a simulated class and print its table")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--dir", type=Path, default=None,
                    help="scratch course directory (default: demo_course/ in the repository)")

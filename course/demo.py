@@ -117,7 +117,8 @@ def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
 def _print_table(name, students, got, failures, points, log) -> bool:
     total = sum(points.values())
     ok_all = True
-    log(f"\n{'student':<8}{'score':>8}{'expected':>10}  ok  what they submitted")
+    log(f"\n== {name}: {len(students)} simulated students, {total:g} points")
+    log(f"{'student':<8}{'score':>8}{'expected':>10}  ok  what they submitted")
     for s in students:
         cells = got.get(s.id)
         if s.expected is None:

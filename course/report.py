@@ -81,5 +81,7 @@ def report(root: Path, names: list[str], log=print) -> Path:
         lines += [""]
     (out / "summary.md").write_text("\n".join(lines))
     log("\n".join(lines))
-    log(f"written: {out / 'summary.md'} and the PNG plots beside it")
+    plots = sorted(p.name for p in out.glob("*.png") if p.stem.rsplit("_", 1)[0] in names)
+    log(f"written: {out / 'summary.md'}" + (f" and {', '.join(plots)} beside it" if plots
+                                             else " (no plots: nothing is graded yet)"))
     return out / "summary.md"

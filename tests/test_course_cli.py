@@ -73,3 +73,19 @@ def test_demo_grades_the_simulated_class_as_expected(tmp_path):
     assert "ch1_perceptron,,,eve,,,,0.0,0.0,0.0,30.0" in csv_text
     feedback = tmp_path / "demo" / "feedback" / "ada" / "ch1_perceptron"
     assert (feedback / "ch1_perceptron.html").exists()
+
+
+def test_root_is_accepted_before_or_after_the_command(tmp_path):
+    for args in (("--root", str(ROOT), "check", "ch1_perceptron"),
+                 ("check", "--root", str(ROOT), "ch1_perceptron")):
+        proc = course(*args, cwd=tmp_path)
+        assert proc.returncode == 0 and "check: OK" in proc.stdout, (args, proc.stderr)
+
+
+def test_report_with_nothing_graded_says_so(tmp_path):
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "source" / "ch1_perceptron", tmp_path / "source" / "ch1_perceptron")
+    proc = course("--root", str(tmp_path), "report")
+    assert proc.returncode == 0, proc.stderr
+    assert "No graded submissions yet" in proc.stdout and "nothing is graded yet" in proc.stdout
+    assert not list((tmp_path / "reports").glob("*.png"))

@@ -181,3 +181,30 @@ def test_gradient_flow_explorer_follows_its_controls(monkeypatch):
     assert len(explorer.stats["variances"]) == 35
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.gradient_flow_explorer() is None
+
+
+def test_every_slider_default_lies_on_its_grid():
+    """A browser snaps a slider to its step grid and sends the snapped value back: a default
+    off the grid would change the widget (and its numbers) the moment a student opens it."""
+    import ipywidgets as w
+
+    built = [widgets.ActivationExplorer(), widgets.WorkedExampleStepper(iterations=3),
+             widgets.BackpropPlayground(epochs=5, n=20), widgets.LearningRateExplorer(steps=5),
+             widgets.OptimizerRace(epochs=2, n=32), widgets.RegularizationPlayground(epochs=5),
+             widgets.DropoutExplorer(), widgets.GradientFlowExplorer(depth=3),
+             widgets.LSTMGateExplorer()]
+    checked = 0
+    for widget in built:
+        for name, control in widget.controls.items():
+            if isinstance(control, w.FloatLogSlider):
+                position = (np.log10(control.value) - control.min) / control.step
+            elif isinstance(control, w.FloatSlider | w.IntSlider):
+                position = (control.value - control.min) / control.step
+            elif isinstance(control, w.FloatRangeSlider):
+                position = (np.array(control.value) - control.min) / control.step
+            else:
+                continue
+            assert np.allclose(position, np.round(position), atol=1e-9), (type(widget), name)
+            checked += 1
+    assert checked >= 15
+    assert widgets.WorkedExampleStepper(iterations=3).controls["lr"].value == 0.8

@@ -30,8 +30,10 @@ class WorkedExampleStepper(Widget):
         return {
             "iteration": w.IntSlider(value=1, min=1, max=self.iterations,
                                      description="iteration"),
-            "lr": w.FloatLogSlider(value=self.initial_lr, base=10, min=-2, max=1.3, step=0.05,
-                                   description="learning rate", readout_format=".3g"),
+            # a linear grid that holds the worked example's 0.8 exactly (a log grid would
+            # snap it to 10**-0.1 = 0.794 as soon as a browser shows the slider)
+            "lr": w.FloatSlider(value=self.initial_lr, min=0.1, max=10.0, step=0.1,
+                                description="learning rate", readout_format=".1f"),
         }
 
     @property
