@@ -43,11 +43,12 @@ def bare_kernel() -> float:
     return time.perf_counter() - start
 
 
-def _median_change_time(changes) -> float:
+def _median_change_time(change, steps) -> float:
+    """Median seconds of ``change(i)`` over ``steps`` (a change of a control plus its redraw)."""
     times = []
-    for change in changes:
+    for i in steps:
         start = time.perf_counter()
-        change()
+        change(i)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -131,28 +132,19 @@ def widget_latency(changes: int = 20) -> dict[str, float]:
     def gates_change(i):
         gates.controls["forget"].value = -6.0 + 0.5 * (i % 24)
 
-    return {
-        "regularization_playground (trains on a new setting)": _median_change_time(
-            [lambda i=i: playground5_change(i) for i in range(8)]),
-        "regularization_playground (settings seen before)": _median_change_time(
-            [lambda i=i: playground5_change(i) for i in range(8, 8 + changes)]),
-        "dropout_explorer": _median_change_time(
-            [lambda i=i: dropout_change(i) for i in range(changes)]),
-        "gradient_flow_explorer": _median_change_time(
-            [lambda i=i: flow_change(i) for i in range(changes)]),
-        "lstm_gate_explorer": _median_change_time(
-            [lambda i=i: gates_change(i) for i in range(changes)]),
-        "learning_rate_explorer": _median_change_time(
-            [lambda i=i: explorer2d_change(i) for i in range(changes)]),
-        "optimizer_race (4 optimizers x 30 epochs)": _median_change_time(
-            [lambda i=i: race_change(i) for i in range(changes)]),
-        "backprop_playground (retrains 300 steps)": _median_change_time(
-            [lambda i=i: playground_change(i) for i in range(changes)]),
-        "activation_explorer": _median_change_time(
-            [lambda i=i: explorer_change(i) for i in range(changes)]),
-        "worked_example_stepper": _median_change_time(
-            [lambda i=i: stepper_change(i) for i in range(changes)]),
-    }
+    every = range(changes)
+    runs = [("regularization_playground (trains on a new setting)", playground5_change, range(8)),
+            ("regularization_playground (settings seen before)", playground5_change,
+             range(8, 8 + changes)),
+            ("dropout_explorer", dropout_change, every),
+            ("gradient_flow_explorer", flow_change, every),
+            ("lstm_gate_explorer", gates_change, every),
+            ("learning_rate_explorer", explorer2d_change, every),
+            ("optimizer_race (4 optimizers x 30 epochs)", race_change, every),
+            ("backprop_playground (retrains 300 steps)", playground_change, every),
+            ("activation_explorer", explorer_change, every),
+            ("worked_example_stepper", stepper_change, every)]
+    return {name: _median_change_time(change, steps) for name, change, steps in runs}
 
 
 def main() -> None:
