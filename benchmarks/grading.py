@@ -17,11 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
 
 from course import workspace
 from course.mistakes import mistakes
@@ -57,6 +60,33 @@ def build(dest: Path, names: list[str], students: int, seed: int = 0) -> int:
     return count
 
 
+def kernel_start(sandboxed: bool, tmp: Path) -> float:
+    """Seconds to start the grading kernel (limited, hook-restoring) and run one cell, in the
+    bubblewrap sandbox or not: the difference is what the sandbox costs per submission."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    import course
+    from course import pool, sandbox
+
+    shard = tmp / ("sandboxed" if sandboxed else "plain")
+    folder = shard / "autograded" / "student" / "assignment"
+    if not shard.exists():  # the layout course grade gives a worker (pool._prepare_shard)
+        folder.mkdir(parents=True)
+        (shard / "lib").mkdir()
+        for name in sandbox.KERNEL_FILES:
+            shutil.copy2(Path(course.__file__).with_name(name), shard / "lib" / name)
+        pool.runtime_dir(shard).mkdir()
+    km = KernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
+    km._kernel_spec = KernelSpec(argv=pool.kernel_argv(shard, pool.Options(sandbox=sandboxed)),
+                                 display_name="grading", language="python")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy")])
+    start = time.perf_counter()
+    NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(folder)}}).execute()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
@@ -88,6 +118,8 @@ def main() -> None:
             raise SystemExit(proc.stderr[-2000:])
         same = all(workspace.scores(plain, a) == workspace.scores(ours, a) for a in names)
         kernel = min(bare_kernel() for _ in range(3))
+        plain_start = min(kernel_start(False, Path(tmp)) for _ in range(5))
+        boxed_start = min(kernel_start(True, Path(tmp)) for _ in range(5))
         print(f"grades identical: {'yes' if same else 'NO'}")
         t_full = t_plain + t_rest
         print(f"sequential nbgrader autograde:        {t_plain:7.1f} s  ({t_plain / n:.2f} s per "
@@ -102,6 +134,9 @@ def main() -> None:
         phases = [line for line in proc.stdout.splitlines() if line.startswith("time:")]
         print("course grade " + (phases[0] if phases else "time: (not reported)"))
         print(f"bare kernel start + one cell: {kernel:.2f} s")
+        print(f"grading kernel start + import numpy: {plain_start:.2f} s without the sandbox, "
+              f"{boxed_start:.2f} s in it: the sandbox costs "
+              f"{1000 * (boxed_start - plain_start):+.0f} ms per submission")
         if not same:
             raise SystemExit(1)
 

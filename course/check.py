@@ -21,6 +21,9 @@ from .notebooks import (
     END_HIDDEN,
     END_SOLUTION,
     GRADE_ID,
+    KERNELSPEC,
+    LANGUAGE_INFO,
+    RUN_ON_TAG,
     fill_answers,
     grade_id,
     is_answer,
@@ -66,6 +69,10 @@ def _global_bindings(source: str) -> list[str]:
 
 def check_metadata(nb, label: str) -> list[str]:
     problems, seen = [], set()
+    if nb.metadata.get("language_info") != LANGUAGE_INFO or \
+            nb.metadata.get("kernelspec") != KERNELSPEC:
+        problems.append(f"{label}: notebook metadata must hold the full kernelspec and "
+                        "language_info (course.notebooks), or it opens as modified")
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
             problems.append(f"{label}: cell {i} has stored outputs; strip them")
@@ -82,6 +89,9 @@ def check_metadata(nb, label: str) -> list[str]:
         if meta.get("schema_version") != 3:
             problems.append(f"{where}: nbgrader schema_version must be 3")
         src = cell.source
+        if (is_answer(cell) or is_tests(cell)) and RUN_ON_TAG not in cell.metadata.get("tags", []):
+            problems.append(f"{where}: needs the {RUN_ON_TAG!r} tag, so that Run All goes on "
+                            "past it")
         if is_answer(cell):
             opens, closes = src.count(BEGIN_SOLUTION), src.count(END_SOLUTION)
             if opens == 0 or opens != closes or len(solution_regions(src)) != opens:

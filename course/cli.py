@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="CPU seconds a student's kernel may use in all (default 60)")
     p.add_argument("--kernel-mem-mb", type=int, default=2048,
                    help="memory limit of a student's kernel in MB (default 2048)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade without the bubblewrap sandbox (kernels can then read the "
+                        "course's files: only for a machine where bwrap cannot run)")
     p.add_argument("--submission-cap", type=float, default=90.0,
                    help="wall seconds one submission may take in all before it fails "
                         "(default 90; a solved chapter takes a few seconds)")
@@ -98,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             grade(root, names, Options(workers=args.workers, force=args.force,
                                        kernel_cpu=args.kernel_cpu,
                                        kernel_mem_mb=args.kernel_mem_mb,
-                                       cap=args.submission_cap))
+                                       cap=args.submission_cap,
+                                       sandbox=not args.unsafe_no_sandbox))
             return 0
         if args.command == "report":
             from .report import report

@@ -38,7 +38,7 @@ import nbformat
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from . import gradebook, workspace
+from . import gradebook, sandbox, workspace
 from .notebooks import CourseError, grade_id, notebook_path, read
 from .pool import Options, Submission, execute_parallel, fail, reason_from_log
 from .scan import scan_notebook
@@ -178,6 +178,16 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
             sub.reason = "unchanged since the last run" + (
                 f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
     todo = [s for s in subs if s.status == "pending"]
+    if todo and opts.sandbox:
+        why = sandbox.probe()
+        if why:
+            raise CourseError(
+                f"the grading sandbox cannot start here ({why}). Install bubblewrap "
+                "(apt-get install bubblewrap) on a kernel with user namespaces, or pass "
+                "--unsafe-no-sandbox to grade with kernels that can read the course's files.")
+    elif todo:
+        log("warning: grading WITHOUT the sandbox (--unsafe-no-sandbox): a submission can "
+            "read source/, the gradebook and other students' work")
     url = gradebook.db_url(root)
     log(f"{len(subs)} submissions: {len(todo)} to grade, "
         f"{sum(s.status == 'skipped' for s in subs)} unchanged, "

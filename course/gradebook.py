@@ -20,13 +20,14 @@ PHASES = ("all", "execute", "score")
 
 
 def config(root: Path, phase: str = "all", submitted: str | None = None,
-           db_url: str | None = None):
+           db_url: str | None = None, kernel_ipc: str | None = None):
     """The course's nbgrader configuration for ``root``, set up for one grading phase.
 
     ``phase``: "all" (nbgrader's defaults), "execute" (run the notebook, save no grades:
     the grading workers) or "score" (save the grades of an already executed notebook:
     the single writer). ``submitted`` replaces the submitted/ folder name and ``db_url``
-    the gradebook.
+    the gradebook. ``kernel_ipc`` (a path prefix) makes kernels talk over ``ipc://``
+    sockets instead of TCP: a sandboxed kernel has no network (``course.sandbox``).
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
@@ -50,6 +51,9 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
         cfg.CourseDirectory.submitted_directory = submitted
     if db_url:
         cfg.CourseDirectory.db_url = db_url
+    if kernel_ipc:
+        cfg.KernelManager.transport = "ipc"
+        cfg.KernelManager.ip = kernel_ipc
     if phase == "execute":
         cfg.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
                                                  ClearMetadataPreprocessor, LimitOutput,

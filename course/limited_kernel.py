@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import signal
 import sys
 
 
@@ -21,13 +22,16 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, required=True)
     parser.add_argument("--mem-mb", type=int, required=True)
     ours, rest = parser.parse_known_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored by the sandbox launcher
     resource.setrlimit(resource.RLIMIT_CPU, (ours.cpu, ours.cpu + 5))
     limit = ours.mem_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.argv = ["ipykernel_launcher", *rest]
     from ipykernel.kernelapp import IPKernelApp
 
-    from course.kernel_guard import GradingKernel
+    # run by path: kernel_guard.py sits next to this file (in course/, or in the sandbox's
+    # /opt/grading where course.sandbox copies both), so no install is needed
+    from kernel_guard import GradingKernel
 
     IPKernelApp.launch_instance(kernel_class=GradingKernel)
 

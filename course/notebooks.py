@@ -18,6 +18,15 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Run All goes on past a cell with this tag when it fails (JupyterLab, nbclient): an unfilled
+# exercise or a failing test must not keep the figures and widgets after it from running.
+RUN_ON_TAG = "raises-exception"
+# What the kernel reports about itself (Python 3.11, ipykernel): stored in full so that
+# JupyterLab has nothing to fill in and an untouched notebook opens unmodified.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3", "version": "3.11.7"}
 
 
 class CourseError(Exception):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import utils
 
-from . import workspace
+from . import sandbox, workspace
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Options:
     kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
     kernel_mem_mb: int = 2048
     cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
+    sandbox: bool = True  # each kernel in bubblewrap (course.sandbox); off only on request
 
 
 def fail(sub: Submission, reason: str) -> Submission:
@@ -64,23 +65,44 @@ def fail(sub: Submission, reason: str) -> Submission:
     return sub
 
 
-def _kernel_dir(tmp: Path, opts: Options) -> Path:
-    spec = tmp / "jupyter" / "kernels" / "python3"
+def kernel_argv(shard: Path, opts: Options) -> list[str]:
+    """The shard's kernel command: the limited kernel, inside the sandbox unless told not to."""
+    limits = ["--cpu", str(opts.kernel_cpu), "--mem-mb", str(opts.kernel_mem_mb),
+              "-f", "{connection_file}"]
+    here = Path(__file__).parent  # run by path: no install needed
+    if opts.sandbox:
+        argv = [sys.executable, str(here / "sandbox.py"), "--lib", str(shard / "lib"),
+                "--allowed", str(shard / "autograded"), "--runtime", str(runtime_dir(shard)),
+                *limits]
+    else:
+        argv = [sys.executable, str(here / "limited_kernel.py"), *limits]
+    return argv
+
+
+def _kernel_dir(shard: Path, opts: Options) -> Path:
+    spec = shard / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
-    wrapper = Path(__file__).with_name("limited_kernel.py")  # by path: no install needed
-    argv = [sys.executable, str(wrapper), "--cpu", str(opts.kernel_cpu),
-            "--mem-mb", str(opts.kernel_mem_mb), "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "Python 3 (grading, limited)", "language": "python"}))
-    return tmp / "jupyter"
+        {"argv": kernel_argv(shard, opts), "display_name": "Python 3 (grading, limited)",
+         "language": "python"}))
+    return shard / "jupyter"
+
+
+def runtime_dir(shard: Path) -> Path:
+    """Connection file and ipc:// sockets of the shard's kernels (bound into the sandbox)."""
+    return shard / ".rt"
 
 
 def _prepare_shard(root: Path, shard: Path, subs: list[Submission]) -> None:
     workspace.make_course_dir(shard, sorted({s.assignment for s in subs}), root)
     # a private copy of utils, found before the installed one (PYTHONPATH): what one
-    # submission does to it is undone before the next (course.worker)
+    # submission does to it is undone before the next (course.worker). The kernel's own
+    # modules go next to it: the sandbox shows this folder, not the course package.
     shutil.copytree(Path(utils.__file__).parent, shard / "lib" / "utils",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    for name in sandbox.KERNEL_FILES:
+        shutil.copy2(Path(__file__).with_name(name), shard / "lib" / name)
+    runtime_dir(shard).mkdir()
     for sub in subs:
         target = shard / "submitted" / sub.student / sub.assignment
         shutil.copytree(sub.folder, target)
@@ -112,6 +134,14 @@ class _Worker:
             self.lines.put((self, proc, line))
         self.lines.put((self, proc, None))
 
+    def last_error(self) -> str:
+        """The last line the worker wrote to its log, for the instructor ("" if none)."""
+        try:
+            lines = (self.shard / "worker.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f" ({lines[-1].strip()[:200]})" if lines else ""
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -135,7 +165,6 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
                      bar) -> dict[str, Path]:
     """Run the submissions in worker shards; return {key: executed folder} of successes."""
     env = dict(os.environ)
-    env["JUPYTER_PATH"] = str(_kernel_dir(tmp, opts))
     executed: dict[str, Path] = {}
     lines: queue.Queue = queue.Queue()
     workers = []
@@ -145,7 +174,11 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         shard = tmp / f"shard{i}"
         _prepare_shard(root, shard, share)
         worker_env = dict(env, PYTHONPATH=os.pathsep.join(
-            [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+            [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            JUPYTER_PATH=str(_kernel_dir(shard, opts)),
+            JUPYTER_RUNTIME_DIR=str(runtime_dir(shard)))
+        if opts.sandbox:  # no network inside: kernel sockets are files in the runtime dir
+            worker_env["COURSE_KERNEL_IPC"] = str(runtime_dir(shard) / "k")
         workers.append(_Worker(shard, share, worker_env, lines))
     by_key = {s.key: s for s in subs}
     for w in workers:
@@ -165,7 +198,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
             continue  # a line from a process we already replaced
         if line is None:  # the worker exited
             if worker.pending and not worker.killed:  # it crashed on the one it was grading
-                _give_up(worker, "its grading process crashed", bar, subs)
+                _give_up(worker, "its grading process crashed" + worker.last_error(), bar, subs)
             if worker.pending:
                 worker.start()
             else:

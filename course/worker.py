@@ -37,13 +37,16 @@ def main(argv: list[str]) -> int:
     os.chdir(shard)
     # execute only: the scores that count are saved by course grade's single writer
     api = gradebook.api(Path(shard), "execute",
-                        db_url="sqlite:///" + os.path.join(shard, "gradebook.db"))
+                        db_url="sqlite:///" + os.path.join(shard, "gradebook.db"),
+                        kernel_ipc=os.environ.get("COURSE_KERNEL_IPC"))
     with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for our JSON lines
         for assignment in sorted({a for a, _ in tasks}):
-            if not api.generate_assignment(assignment, force=True)["success"]:
-                raise SystemExit(f"could not generate {assignment} in {shard}")
+            made = api.generate_assignment(assignment, force=True)
+            if not made["success"]:
+                why = (made.get("error") or made.get("log") or "").strip().splitlines()[-1:]
+                raise SystemExit(f"could not generate {assignment} in {shard}: {''.join(why)}")
     pristine = _snapshot(shard)
-    logs = Path(shard) / ".kernel-logs"
+    logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))  # kernel-writable
     logs.mkdir(exist_ok=True)
     for assignment, student in tasks:
         start = time.perf_counter()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +48,43 @@ get_ipython().ast_transformers.append(_Blank())
 """
 
 
+def snooper_code(dest: Path, port: int) -> str:
+    """A blank submission's extra cell that looks for what the grader can read: the
+    instructor's notebooks and gradebook, other students, the course repository, the
+    network (a port the test listens on); runs any solution it finds; prints what it saw
+    (read back by a test)."""
+    targets = {"source": dest / "source" / A / f"{A}.ipynb", "gradebook": dest / "gradebook.db",
+               "config": dest / "nbgrader_config.py",
+               "other student": dest / "submitted" / "solved",
+               "repository source": ROOT / "source" / A / f"{A}.ipynb",
+               "release": dest / "release" / A / f"{A}.ipynb"}
+    targets = {k: str(v) for k, v in targets.items()}
+    return f"""
+import glob, json, os, pathlib, socket, utils
+seen = {{name: os.path.exists(path) for name, path in {targets!r}.items()}}
+here = pathlib.Path.cwd()
+places = [here, *here.parents, *pathlib.Path(utils.__file__).parents]
+for parent in [p for p in places if p != pathlib.Path('/')]:
+    hits = glob.glob(str(parent / '**' / '*.ipynb'), recursive=True)
+    for hit in hits + glob.glob(str(parent / '*.db')):
+        if pathlib.Path(hit).parent != here:
+            seen.setdefault('found', []).append(hit)
+for hit in seen.get('found', []):
+    if hit.endswith('.ipynb'):
+        for cell in json.load(open(hit))['cells']:
+            if 'BEGIN SOLUTION' in ''.join(cell['source']):
+                exec(''.join(cell['source']), globals())
+try:
+    socket.create_connection(('127.0.0.1', {port}), timeout=2)
+    seen['network'] = 'connected'
+except OSError as exc:
+    seen['network'] = type(exc).__name__ + ': ' + str(exc)
+seen['uid'] = os.getuid()
+seen['root entries'] = sorted(os.listdir('/'))
+print('SNOOPED', json.dumps(seen))
+"""
+
+
 def _with_cell(nb, code, after="relu_answer"):
     nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
     index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
@@ -59,7 +98,7 @@ def _edit_cell(nb, gid, code):
     return nb
 
 
-def build_class(dest: Path) -> dict[str, object]:
+def build_class(dest: Path, port: int) -> dict[str, object]:
     """Write the class into dest; return {student: expected score or failure text}."""
     workspace.make_course_dir(dest, [A])
     release = read(workspace.generate(dest, A))
@@ -101,6 +140,10 @@ def build_class(dest: Path) -> dict[str, object]:
         "silencer": (_with_cell(release, "get_ipython().showtraceback = lambda *a, **k: None",
                                 after="threshold_unit_answer"), 0.0),
         "tamperer": (_with_cell(fill_answers(release, source, [sigmoid_mistake]), tamper), 28.0),
+        # a blank submission that looks for the instructor's files and runs what it finds:
+        # inside the sandbox there is nothing to find
+        "snooper": (_with_cell(release, snooper_code(dest, port),
+                               after="threshold_unit_answer"), 0.0),
         "other_assignment": (read(notebook_path(ROOT, "release", "ch2_mlp")),
                              "not the notebook of this assignment"),
     }
@@ -127,10 +170,12 @@ def course(*args):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     dest = tmp_path_factory.mktemp("class")
-    expected = build_class(dest)
+    listener = socket.create_server(("127.0.0.1", 0))  # the snooper tries to reach it
+    expected = build_class(dest, listener.getsockname()[1])
     db_before = (dest / "gradebook.db").read_bytes()
     proc = course("--root", str(dest), "grade", "--workers", "2")
-    return dest, expected, proc, db_before
+    yield dest, expected, proc, db_before
+    listener.close()
 
 
 def _csv_scores(dest: Path) -> dict[str, float]:
@@ -142,8 +187,8 @@ def test_grading_completes_and_exits_zero(graded):
     _, _, proc, _ = graded
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # flagged: tamperer, delegator, hooker, silencer, and (suspicious) dies (os), exits (sys),
-    # intruder (open)
-    assert "graded 16, unchanged 0, failed 4, flagged 7" in proc.stdout
+    # intruder (open), snooper (os, glob, socket...)
+    assert "graded 17, unchanged 0, failed 4, flagged 8" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):
@@ -161,13 +206,71 @@ def test_every_student_gets_the_expected_outcome(graded):
     assert "graded as ch1_perceptron.ipynb" in proc.stdout
 
 
-def test_course_files_are_restored_after_an_intrusion(graded):
+def _outputs(dest: Path, student: str) -> str:
+    """Everything the executed notebook of a student shows (text and errors)."""
+    nb = read(dest / "autograded" / student / A / f"{A}.ipynb")
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+def test_course_files_are_out_of_the_kernels_reach(graded):
     dest, _, proc, db_before = graded
-    assert "were restored: gradebook.db, nbgrader_config.py" in proc.stdout
+    # the intruder's writes fail inside the sandbox: nothing to restore afterwards
+    assert "were restored" not in proc.stdout
     assert "raise SystemExit" not in (dest / "nbgrader_config.py").read_text()
     assert not (dest / "source" / A / "planted.py").exists()
-    assert (dest / "gradebook.db").read_bytes() != b"gone"
-    assert len(db_before) > 0
+    assert (dest / "gradebook.db").read_bytes() != b"gone" and len(db_before) > 0
+    assert "No such file or directory" in _outputs(dest, "intruder")
+    # the tamperer cannot write into the sandbox's read-only copy of utils
+    assert "Read-only file system" in _outputs(dest, "tamperer")
+
+
+def test_the_sandbox_hides_the_course_and_the_network(graded):
+    dest, _, _, _ = graded
+    nb = read(dest / "autograded" / "snooper" / A / f"{A}.ipynb")
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    seen = json.loads(printed.split("SNOOPED ", 1)[1].splitlines()[0])
+    for name in ("source", "gradebook", "config", "other student", "repository source",
+                 "release"):
+        assert seen[name] is False, (name, seen)
+    assert "found" not in seen, seen["found"]  # no notebook or database outside its folder
+    # the test listens on that port of the machine's loopback: inside, nobody does
+    assert seen["network"].startswith("ConnectionRefusedError"), seen["network"]
+    assert seen["uid"] == 65534
+    # the root holds the system, the Python environment and the sandbox's own folders only
+    allowed = {"usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "opt", "tmp",
+               "proc", "dev", Path(sys.prefix).parts[1], dest.parts[1]}
+    assert set(seen["root entries"]) <= allowed, seen["root entries"]
+
+
+def test_without_the_sandbox_grading_is_refused_unless_asked_for(tmp_path):
+    """No bwrap on the PATH: course grade says why and grades nothing; with
+    --unsafe-no-sandbox it grades, and the intrusion is then undone afterwards."""
+    workspace.make_course_dir(tmp_path, [A])
+    release = read(workspace.generate(tmp_path, A))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    config = str(tmp_path / "nbgrader_config.py")
+    intrusion = (f"open({config!r}, 'a').write('\\nraise SystemExit')\n"
+                 f"open({str(tmp_path / 'source' / A / 'planted.py')!r}, 'w').write('x = 1')")
+    workspace.submit(tmp_path, A, "intruder", _with_cell(solved, intrusion))
+    no_bwrap = tmp_path / "bin"
+    no_bwrap.mkdir()
+    # nbgrader needs the environment's own commands (alembic), not /usr/bin's bwrap
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), str(no_bwrap)]))
+    proc = subprocess.run([sys.executable, "-m", "course", "--root", str(tmp_path), "grade"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the grading sandbox cannot start here (bubblewrap (bwrap) is not installed)" in \
+        proc.stderr and "--unsafe-no-sandbox" in proc.stderr
+    assert not (tmp_path / "autograded").exists()
+    proc = subprocess.run([sys.executable, "-m", "course", "--root", str(tmp_path), "grade",
+                           "--unsafe-no-sandbox"], capture_output=True, text=True, timeout=600,
+                          env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "grading WITHOUT the sandbox" in proc.stdout
+    assert "were restored: nbgrader_config.py, source/ch1_perceptron/planted.py" in proc.stdout
+    assert "raise SystemExit" not in (tmp_path / "nbgrader_config.py").read_text()
+    assert not (tmp_path / "source" / A / "planted.py").exists()
+    assert _csv_scores(tmp_path) == {"intruder": 30.0}
 
 
 def test_tampering_is_flagged_and_contained(graded):
@@ -179,7 +282,6 @@ def test_tampering_is_flagged_and_contained(graded):
     assert record[f"{A}/solved"]["flags"] == []
     assert record[f"{A}/delegator"]["flags"] == [
         "delegation (sigmoid_answer, line 3): sigmoid uses utils.sigmoid"]
-    assert "restored" in " ".join(record[f"{A}/tamperer"]["notes"])
     for student in ("hooker", "silencer"):  # undone by the grading kernel, and recorded
         assert any(f.startswith("tampering (kernel, before cell") for f in
                    record[f"{A}/{student}"]["flags"]), record[f"{A}/{student}"]["flags"]
@@ -191,7 +293,7 @@ def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
     # (the intruder and the tamperer would write into real files)
     gradable = [s for s, o in expected.items() if isinstance(o, float) and s not in
                 ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory", "hooker",
-                 "silencer")]
+                 "silencer", "snooper")]
     plain = workspace.make_course_dir(tmp_path / "plain", [A])
     workspace.generate(plain, A)
     for student in gradable:
@@ -201,6 +303,12 @@ def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
     ours = workspace.scores(dest, A)
     for student in gradable:
         assert ours[student] == sequential[student], student
+    # without the sandbox the snooper finds the instructor's notebook, runs its solutions
+    # and earns points (threshold_unit's: its own blank cells after it undo the rest)
+    shutil.copytree(dest / "submitted" / "snooper", plain / "submitted" / "snooper")
+    assert workspace.autograde(plain, A, "snooper").returncode == 0
+    assert workspace.scores(plain, A)["snooper"]["threshold_unit_tests"] == (2.0, 2.0)
+    assert ours["snooper"]["threshold_unit_tests"] == (0.0, 2.0)
 
 
 def test_feedback_shows_visible_messages_but_no_hidden_expectations(graded):
@@ -228,12 +336,12 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 to grade, 17 unchanged, 3 not gradable" in proc.stdout
+    assert "1 to grade, 18 unchanged, 3 not gradable" in proc.stdout
     after = _csv_scores(dest)
     assert after.pop("late") == 29.0
     assert after == before
     proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
-    assert "18 to grade, 0 unchanged" in proc.stdout
+    assert "19 to grade, 0 unchanged" in proc.stdout
     assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
 
 
@@ -301,7 +409,7 @@ def _grading_processes() -> list[str]:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # the process ended while we looked
-        if "course/limited_kernel.py" in text or "course.worker" in text:
+        if "limited_kernel.py" in text or "course.worker" in text or "bwrap" in text:
             found.append(text)
     return found
 
