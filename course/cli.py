@@ -20,6 +20,7 @@ commands:
           with --grade also: solved source scores full marks, blank release scores zero
   grade   autograde submitted/ in parallel (all cores), then feedback and grades.csv
   report  grade distribution, per-exercise pass rates, failures and flags under reports/
+  lab     JupyterLab for a student (Validate, no grader tools) or, with --instructor, everything
   demo    grade a simulated class (correct, partly wrong, blank, broken, corrupt) end to end
 """
 
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
                         "(default 90; a solved chapter takes a few seconds)")
     p = command("report", "plots and a summary of the last grading under reports/")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    p = command("lab", "start JupyterLab for a student (default) or an instructor")
+    p.add_argument("--instructor", action="store_true",
+                   help="with nbgrader's formgrader and create-assignment tools")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER,
+                   help="passed on to jupyter lab (for example --port 8890 --no-browser)")
     p = command("demo", "autograde a simulated class and print its table")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--dir", type=Path, default=None,
@@ -104,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
                                        cap=args.submission_cap,
                                        sandbox=not args.unsafe_no_sandbox))
             return 0
+        if args.command == "lab":
+            from .lab import run
+
+            return run(root, "instructor" if args.instructor else "student", args.lab_args)
         if args.command == "report":
             from .report import report
 

@@ -93,3 +93,29 @@ def test_assert_equal_on_lists_of_names():
     G.assert_equal(["dW1", "db1"], ["dW1", "db1"], "keys")
     with pytest.raises(AssertionError, match=r"keys is \['W1', 'b1'\], expected \['dW1', 'db1'\]"):
         G.assert_equal(["W1", "b1"], ["dW1", "db1"], "keys")
+
+
+def test_a_failed_check_shows_the_cells_frames_and_the_message_not_the_helpers():
+    """In a real kernel: the traceback of a failed check ends at the tests cell (no frame of
+    utils/grading.py), while an error in the student's own code keeps the student's frame."""
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    failing = ("import numpy as np\nfrom utils.grading import assert_close\n"
+               "def _tests():\n    assert_close(np.ones(3), np.zeros(3), 'a1', hint='h')\n"
+               "_tests()")
+    broken = ("def answer(z):\n    return z.nothing\n"
+              "def _tests():\n    assert_close(answer(np.ones(2)), 1.0, 'answer')\n_tests()")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(failing),
+                                         nbformat.v4.new_code_cell(broken)])
+    NotebookClient(nb, allow_errors=True, kernel_name="python3", timeout=60).execute()
+    first, second = (re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(c.outputs[-1]["traceback"]))
+                     for c in nb.cells)
+    assert "grading.py" not in first and "raise CheckFailed" not in first
+    assert "in _tests()" in first
+    assert first.rstrip().endswith("CheckFailed: a1 is wrong at index 0: expected 0, got 1 "
+                                   "(3 of 3 entries are off)\nHint: h")
+    assert "in answer(z)" in second and "return z.nothing" in second  # the student's frame
+    assert "AttributeError" in second

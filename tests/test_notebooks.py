@@ -23,6 +23,7 @@ from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import (
     BEGIN_HIDDEN,
     END_HIDDEN,
+    RUN_ON_TAG,
     course_root,
     fill_answers,
     notebook_path,
@@ -272,6 +273,18 @@ def test_blank_release_scores_zero(graded):
     _, _, source, scores = graded
     assert set(scores["blank"]) == set(points_by_tests_cell(source))
     assert {g: s for g, s in scores["blank"].items() if s[0] != 0} == {}
+
+
+def test_run_all_goes_on_past_every_cell_a_blank_notebook_fails(graded):
+    """JupyterLab's Run All stops at a failing cell unless it carries the raises-exception
+    tag: in the blank release every cell that fails (an exercise, its tests, a demonstration
+    built on it) must carry it, so the figures and widgets after it still run."""
+    name, course, _, _ = graded
+    executed = read(course / "autograded" / "blank" / name / f"{name}.ipynb")
+    untagged = [i for i, c in enumerate(executed.cells) if c.cell_type == "code"
+                and any(o.output_type == "error" for o in c.get("outputs", []))
+                and RUN_ON_TAG not in c.metadata.get("tags", [])]
+    assert untagged == [], f"{name}: cells {untagged} fail when blank and stop Run All"
 
 
 def test_each_mistake_loses_exactly_its_own_points(graded):

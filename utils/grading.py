@@ -1,7 +1,9 @@
 """Helpers for the notebooks' test cells.
 
-Failures raise ``AssertionError`` with a message that teaches: it names the
-quantity, gives the expected and the received value, and adds a hint.
+Failures raise ``CheckFailed`` (an ``AssertionError``) with a message that teaches: it
+names the quantity, gives the expected and the received value, and adds a hint. In a
+notebook the traceback stops at the tests cell and the student's own code: the frames of
+these helpers are left out (``CheckFailed._render_traceback_``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,32 @@ import warnings
 
 import numpy as np
 
-__all__ = ["assert_close", "assert_equal", "assert_shape", "assert_no_float_errors",
+__all__ = ["CheckFailed", "assert_close", "assert_equal", "assert_shape", "assert_no_float_errors",
            "assert_choice", "check_not_delegated"]
+
+
+class CheckFailed(AssertionError):
+    """A check of a tests cell failed; the message says what and why."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's traceback of this failure without the frames of this module.
+
+        IPython calls this hook (instead of its own formatter) for exceptions that have it;
+        we hand the trimmed traceback back to IPython's formatter, so it looks as usual.
+        """
+        from IPython import get_ipython
+
+        kept = []
+        tb = self.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename != __file__:
+                kept.append(tb)
+            tb = tb.tb_next
+        trimmed = None
+        for entry in reversed(kept):
+            trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti,
+                                          entry.tb_lineno)
+        return get_ipython().InteractiveTB.structured_traceback(type(self), self, trimmed)
 
 
 def _with_hint(message: str, hint: str | None) -> str:
@@ -22,11 +48,11 @@ def _with_hint(message: str, hint: str | None) -> str:
 
 def _as_numeric(value, name: str, hint: str | None) -> np.ndarray:
     if value is None:
-        raise AssertionError(_with_hint(f"{name} is None: did you forget to `return` it?", hint))
+        raise CheckFailed(_with_hint(f"{name} is None: did you forget to `return` it?", hint))
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise AssertionError(_with_hint(
+        raise CheckFailed(_with_hint(
             f"{name} should be a number or an array of numbers, got {type(value).__name__}: "
             f"{value!r:.80}", hint)) from None
 
@@ -35,7 +61,7 @@ def assert_shape(actual, shape, name: str, hint: str | None = None) -> None:
     """Check that ``np.shape(actual) == shape``."""
     got = np.shape(_as_numeric(actual, name, hint))
     if got != tuple(shape):
-        raise AssertionError(_with_hint(f"{name} has shape {got}, expected {tuple(shape)}", hint))
+        raise CheckFailed(_with_hint(f"{name} has shape {got}, expected {tuple(shape)}", hint))
 
 
 def _describe_index(idx: tuple, at) -> str:
@@ -59,14 +85,14 @@ def assert_close(actual, expected, name: str, *, rtol: float = 1e-6, atol: float
     a = _as_numeric(actual, name, hint)
     e = np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
-        raise AssertionError(_with_hint(f"{name} has shape {a.shape}, expected {e.shape}", hint))
+        raise CheckFailed(_with_hint(f"{name} has shape {a.shape}, expected {e.shape}", hint))
     bad = ~np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         got, want = a[idx], e[idx]
         what = "NaN (an overflow or 0/0 somewhere?)" if np.isnan(got) else f"{got:.10g}"
         count = f" ({int(bad.sum())} of {bad.size} entries are off)" if bad.size > 1 else ""
-        raise AssertionError(_with_hint(
+        raise CheckFailed(_with_hint(
             f"{name} is wrong at {_describe_index(idx, at)}: expected {want:.10g}, "
             f"got {what}{count}", hint))
 
@@ -76,7 +102,7 @@ def assert_equal(actual, expected, name: str, hint: str | None = None) -> None:
     symbolic = isinstance(expected, list | tuple) and any(isinstance(e, str) for e in expected)
     if symbolic or isinstance(expected, str | bool | type(None)):
         if actual != expected:
-            raise AssertionError(_with_hint(f"{name} is {actual!r}, expected {expected!r}", hint))
+            raise CheckFailed(_with_hint(f"{name} is {actual!r}, expected {expected!r}", hint))
         return
     assert_close(actual, expected, name, rtol=0.0, atol=0.0, hint=hint)
 
@@ -97,14 +123,14 @@ def assert_no_float_errors(fn, *args, name: str | None = None, hint: str | None 
                 return fn(*args, **kwargs)
             except (FloatingPointError, RuntimeWarning) as exc:
                 shown = ", ".join(f"{a!r:.60}" for a in args)
-                raise AssertionError(_with_hint(
+                raise CheckFailed(_with_hint(
                     f"{name}({shown}) triggers a floating-point problem: {exc}", hint)) from None
 
 
 def assert_choice(answer, options, name: str) -> None:
     """Check that a check-yourself answer is one of the allowed options (format only)."""
     if answer not in options:
-        raise AssertionError(f"{name} must be one of {sorted(options)!r}, got {answer!r}")
+        raise CheckFailed(f"{name} must be one of {sorted(options)!r}, got {answer!r}")
 
 
 class _Tripwire:
@@ -141,7 +167,7 @@ def check_not_delegated(fn, references, *args, name: str | None = None, **kwargs
     name = name or getattr(fn, "__name__", "your function")
     for ref in refs:
         if fn is ref or getattr(fn, "__wrapped__", None) is ref:
-            raise AssertionError(f"{name} is the reference {ref.__name__} itself: "
+            raise CheckFailed(f"{name} is the reference {ref.__name__} itself: "
                                  "write your own implementation.")
     calls: list = []
     swapped = []
@@ -161,7 +187,7 @@ def check_not_delegated(fn, references, *args, name: str | None = None, **kwargs
         for space, key, value in reversed(swapped):
             space[key] = value
     if calls:
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} calls {calls[0]} from the course's reference code (utils or numpy): "
             "the exercise is to write it yourself with basic NumPy operations.")
 

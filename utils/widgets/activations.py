@@ -30,7 +30,8 @@ class ActivationExplorer(Widget):
             "alpha": w.FloatSlider(value=self.initial["alpha"], min=0.0, max=0.5, step=0.01,
                                    description="leaky alpha"),
             "z_range": w.FloatRangeSlider(value=self.initial["z_range"], min=-12.0, max=12.0,
-                                          step=0.5, description="z range"),
+                                          step=1.0, description="z range",
+                                          readout_format=".0f"),
             "derivative": w.Checkbox(value=True, description="show f'(z)"),
         }
 

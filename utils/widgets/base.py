@@ -67,6 +67,11 @@ class Widget:
         import ipywidgets as w
 
         self.controls: dict = self.build_controls(w)
+        for control in self.controls.values():  # a label as wide as its text: none is cut
+            if getattr(control, "description", "") and hasattr(control.style,
+                                                                "description_width"):
+                control.style.description_width = "initial"
+        self.defaults = self.state()  # what the text promises; a browser must not move them
         self.image = w.Image(format="png")
         self.summary = w.HTML()
         self.figure = Figure(figsize=self.figsize, dpi=self.dpi)
