@@ -234,7 +234,16 @@ def label_of(control) -> str:
         return (label && label.textContent.trim()) || e.textContent.trim(); }""")
 
 
-def change_control(page, control, step: int) -> str:
+def live(control) -> bool:
+    """A control a student can change now (visible, enabled, not the chosen toggle)."""
+    kind = control.get_attribute("class") or ""
+    return (control.is_visible() and not control.is_disabled()
+            and control.get_attribute("aria-disabled") != "true"
+            and not ("widget-toggle-button" in kind and "mod-active" in kind)
+            and not control.evaluate("e => !!e.closest('[disabled], .mod-disabled')"))
+
+
+def change_control(page, control, step: int, presses: int = 3) -> str:
     """Change one widget control the way a student would; returns what was done."""
     kind = control.get_attribute("class") or ""
     if control.evaluate("e => e.tagName") == "SELECT":
@@ -248,9 +257,9 @@ def change_control(page, control, step: int) -> str:
                           ("aria-valuemin", "aria-valuemax", "aria-valuenow"))
         key = "ArrowLeft" if now >= high or (step % 2 and now > low) else "ArrowRight"
         control.focus()
-        for _ in range(3):
+        for _ in range(presses):
             page.keyboard.press(key)
-        return f"slider {key} x3 from {now:g}"
+        return f"slider {key} x{presses} from {now:g}"
     if control.evaluate("e => e.type") == "checkbox":
         control.click()
         return "checkbox"

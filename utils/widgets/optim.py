@@ -73,6 +73,9 @@ class LearningRateExplorer(Widget):
 
     def redraw(self) -> None:
         c = self.state()
+        # only the betas the chosen optimizer has are live (greyed out otherwise)
+        self.controls["beta1"].disabled = c["optimizer"] in ("gd", "adagrad")
+        self.controls["beta2"].disabled = c["optimizer"] not in ("adam", "adamw")
         beta = {"beta": c["beta1"], "beta1": c["beta1"], "beta2": c["beta2"]}
         self.result = optimize_2d(c["surface"], c["optimizer"], c["lr"], self.steps,
                                   limit=1e3, **beta)
