@@ -64,7 +64,7 @@ def kernel_start(sandboxed: bool, tmp: Path) -> float:
     """Seconds to start the grading kernel (limited, hook-restoring) and run one cell, in the
     bubblewrap sandbox or not: the difference is what the sandbox costs per submission."""
     from jupyter_client.kernelspec import KernelSpec
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
     import course
@@ -78,7 +78,7 @@ def kernel_start(sandboxed: bool, tmp: Path) -> float:
         for name in sandbox.KERNEL_FILES:
             shutil.copy2(Path(course.__file__).with_name(name), shard / "lib" / name)
         pool.runtime_dir(shard).mkdir()
-    km = KernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
+    km = AsyncKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
     km._kernel_spec = KernelSpec(argv=pool.kernel_argv(shard, pool.Options(sandbox=sandboxed)),
                                  display_name="grading", language="python")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy")])
