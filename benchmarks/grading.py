@@ -70,7 +70,7 @@ def kernel_start(sandboxed: bool, tmp: Path) -> float:
     import course
     from course import pool, sandbox
 
-    shard = tmp / ("sandboxed" if sandboxed else "plain")
+    shard = tmp / "kernel-start" / ("sandboxed" if sandboxed else "plain")
     folder = shard / "autograded" / "student" / "assignment"
     if not shard.exists():  # the layout course grade gives a worker (pool._prepare_shard)
         folder.mkdir(parents=True)
