@@ -135,20 +135,30 @@ class DropoutExplorer(Widget):
                                         description="mode"),
         }
 
+    def _draw_axes(self) -> None:
+        """The three bar charts, once; later updates only change the bars' heights."""
+        x = np.arange(self.A.shape[1])
+        self._bars = []
+        for ax, title, color in zip(self.axes, ("activations A", "mask (1 = kept)", "output"),
+                                    ("C0", "C2", "C0"), strict=True):
+            self._bars.append(ax.bar(x, np.zeros_like(x, dtype=float), color=color))
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+        self.axes[1].set_ylim(0, 1.1)
+
     def redraw(self) -> None:
         c = self.state()
         out, cache = dropout_forward(self.A, c["p"], c["seed"], c["training"])
         self.out, self.mask = out, cache["mask"]
+        if not hasattr(self, "_bars"):
+            self._draw_axes()
+        for bars, values in zip(self._bars, (self.A, cache["mask"].astype(float), out),
+                                strict=True):
+            for bar, height in zip(bars, values[0], strict=True):
+                bar.set_height(height)
         top = max(self.A.max(), out.max()) * 1.05
-        for ax, values, title in zip(self.axes, (self.A, cache["mask"].astype(float), out),
-                                     ("activations A", "mask (1 = kept)", "output"),
-                                     strict=True):
-            ax.clear()
-            ax.bar(np.arange(values.shape[1]), values[0], color="C0" if ax is not self.axes[1]
-                   else "C2")
-            ax.set_ylim(0, top if ax is not self.axes[1] else 1.1)
-            ax.set_title(title, fontsize=9)
-            ax.set_xticks([])
+        self.axes[0].set_ylim(0, top)
+        self.axes[2].set_ylim(0, top)
         kept = cache["mask"].mean()
         self.summary.value = (f"kept {100 * kept:.0f}% of the units (expected "
                               f"{100 * (1 - c['p']):.0f}%); mean activation "
