@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,17 +66,12 @@ def kernel_start(sandboxed: bool, tmp: Path) -> float:
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    import course
-    from course import pool, sandbox
+    from course import pool
 
     shard = tmp / "kernel-start" / ("sandboxed" if sandboxed else "plain")
     folder = shard / "autograded" / "student" / "assignment"
-    if not shard.exists():  # the layout course grade gives a worker (pool._prepare_shard)
-        folder.mkdir(parents=True)
-        (shard / "lib").mkdir()
-        for name in sandbox.KERNEL_FILES:
-            shutil.copy2(Path(course.__file__).with_name(name), shard / "lib" / name)
-        pool.runtime_dir(shard).mkdir()
+    folder.mkdir(parents=True, exist_ok=True)
+    pool.prepare_kernel(shard)  # the layout course grade gives a worker
     km = AsyncKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
     km._kernel_spec = KernelSpec(argv=pool.kernel_argv(shard, pool.Options(sandbox=sandboxed)),
                                  display_name="grading", language="python")

@@ -93,6 +93,14 @@ def runtime_dir(shard: Path) -> Path:
     return shard / ".rt"
 
 
+def prepare_kernel(shard: Path) -> None:
+    """The kernel's own modules in ``shard/lib`` and its runtime folder (for kernel_argv)."""
+    (shard / "lib").mkdir(parents=True, exist_ok=True)
+    for name in sandbox.KERNEL_FILES:
+        shutil.copy2(Path(__file__).with_name(name), shard / "lib" / name)
+    runtime_dir(shard).mkdir(exist_ok=True)
+
+
 def _prepare_shard(root: Path, shard: Path, subs: list[Submission]) -> None:
     workspace.make_course_dir(shard, sorted({s.assignment for s in subs}), root)
     # a private copy of utils, found before the installed one (PYTHONPATH): what one
@@ -100,9 +108,7 @@ def _prepare_shard(root: Path, shard: Path, subs: list[Submission]) -> None:
     # modules go next to it: the sandbox shows this folder, not the course package.
     shutil.copytree(Path(utils.__file__).parent, shard / "lib" / "utils",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for name in sandbox.KERNEL_FILES:
-        shutil.copy2(Path(__file__).with_name(name), shard / "lib" / name)
-    runtime_dir(shard).mkdir()
+    prepare_kernel(shard)
     for sub in subs:
         target = shard / "submitted" / sub.student / sub.assignment
         shutil.copytree(sub.folder, target)
