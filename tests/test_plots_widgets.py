@@ -183,18 +183,60 @@ def test_gradient_flow_explorer_follows_its_controls(monkeypatch):
     assert widgets.gradient_flow_explorer() is None
 
 
+def small_widgets() -> list:
+    """One of every widget, with small runs."""
+    return [widgets.ActivationExplorer(), widgets.WorkedExampleStepper(iterations=3),
+            widgets.BackpropPlayground(epochs=5, n=20), widgets.LearningRateExplorer(steps=5),
+            widgets.OptimizerRace(epochs=2, n=32), widgets.RegularizationPlayground(epochs=5),
+            widgets.DropoutExplorer(), widgets.GradientFlowExplorer(depth=3),
+            widgets.LSTMGateExplorer()]
+
+
+def next_value(control, turn: int):
+    """The value a student's next click or key press would give ``control``."""
+    if isinstance(control.value, tuple) and hasattr(control, "options"):  # SelectMultiple
+        option = list(control._options_values)[turn % len(control.options)]
+        return tuple(v for v in control.value if v != option) if option in control.value \
+            else control.value + (option,)
+    if hasattr(control, "_options_values"):  # dropdown, toggle buttons, selection slider
+        values = list(control._options_values)
+        return values[(values.index(control.value) + 1) % len(values)]
+    if isinstance(control.value, bool):
+        return not control.value
+    if isinstance(control.value, tuple):  # range slider: widen it by one step
+        return (max(control.min, control.value[0] - control.step), control.value[1])
+    step = getattr(control, "step", 1)
+    if hasattr(control, "base"):  # log slider: one step of the exponent
+        up = control.value * control.base ** step
+        return up if up <= control.base ** control.max else control.base ** control.min
+    return control.value + step if control.value + step <= control.max else control.min
+
+
+def test_cached_backgrounds_draw_what_a_fresh_figure_draws(monkeypatch):
+    """Blitting must never show a stale background: after every change of every live control
+    of every widget, the render from the cache is pixel for pixel a render drawn anew."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    compared = 0
+    for widget in small_widgets():
+        for turn in range(3):
+            for name, control in widget.controls.items():
+                if control.disabled:
+                    continue
+                control.value = next_value(control, turn)
+                cached = widget.render()
+                assert bytes(widget.image.value) == cached, (type(widget).__name__, name)
+                assert cached == widget.render(fresh=True), (type(widget).__name__, name, turn)
+                compared += 1
+    assert compared >= 60
+
+
 def test_every_slider_default_lies_on_its_grid():
     """A browser snaps a slider to its step grid and sends the snapped value back: a default
     off the grid would change the widget (and its numbers) the moment a student opens it."""
     import ipywidgets as w
 
-    built = [widgets.ActivationExplorer(), widgets.WorkedExampleStepper(iterations=3),
-             widgets.BackpropPlayground(epochs=5, n=20), widgets.LearningRateExplorer(steps=5),
-             widgets.OptimizerRace(epochs=2, n=32), widgets.RegularizationPlayground(epochs=5),
-             widgets.DropoutExplorer(), widgets.GradientFlowExplorer(depth=3),
-             widgets.LSTMGateExplorer()]
     checked = 0
-    for widget in built:
+    for widget in small_widgets():
         for name, control in widget.controls.items():
             if isinstance(control, w.FloatLogSlider):
                 position = (np.log10(control.value) - control.min) / control.step

@@ -47,14 +47,23 @@ class ActivationExplorer(Widget):
         z, fz, dfz = activation_curve(name, np.linspace(lo, hi, 301), self.controls["alpha"].value)
         self.curves = {"z": z, "f": fz, "df": dfz}
         ax = self.axes
-        ax.clear()
-        ax.plot(z, fz, color="C0", lw=2, label=f"{name}(z)")
-        if self.controls["derivative"].value:
-            ax.plot(z, dfz, color="C3", lw=2, ls="--", label=f"{name}'(z)")
-        ax.axhline(0, color="0.8", lw=0.8)
-        ax.axvline(0, color="0.8", lw=0.8)
-        ax.set_xlabel("z")
-        ax.legend(loc="upper left")
+        if not hasattr(self, "_f_line"):  # artists made once; later only their data changes
+            ax.axhline(0, color="0.8", lw=0.8)
+            ax.axvline(0, color="0.8", lw=0.8)
+            ax.set_xlabel("z")
+            self._f_line = self.animate(ax.plot([], [], color="C0", lw=2)[0])
+            self._df_line = self.animate(ax.plot([], [], color="C3", lw=2, ls="--")[0])
+        self._f_line.set(data=(z, fz), label=f"{name}(z)")
+        self._df_line.set(data=(z, dfz), label=f"{name}'(z)",
+                          visible=self.controls["derivative"].value)
+        shown = np.concatenate([fz, dfz]) if self.controls["derivative"].value else fz
+        bottom, top = float(np.min(shown)), float(np.max(shown))
+        pad = 0.05 * max(top - bottom, 1e-9)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(bottom - pad, top + pad)
+        if getattr(self, "_legend", None) is not None:
+            self._legend.remove()
+        self._legend = self.animate(ax.legend(loc="upper left"))
         info = saturation_summary(dfz)
         self.summary.value = (
             f"largest derivative: <b>{info['max_grad']:.3g}</b>; "

@@ -28,6 +28,7 @@ class BackpropPlayground(Widget):
             raise ValueError(f"unknown dataset {dataset!r}; choose one of {list(DATASETS)}")
         self.initial = {"dataset": dataset, "hidden": hidden, "lr": lr}
         self.epochs, self.n, self.seed = epochs, n, seed
+        self._drawn = self._field = self._points = self._boundary = None
         super().__init__()
 
     def build_controls(self, w) -> dict:
@@ -40,6 +41,31 @@ class BackpropPlayground(Widget):
                                    step=0.05, description="learning rate", readout_format=".3g"),
         }
 
+    def _draw_dataset(self, X, y) -> None:
+        """The axes, the data points and the artists that later only change their data."""
+        ax_loss, ax_data = self.axes
+        if not hasattr(self, "_loss_line"):
+            self._loss_line = self.animate(ax_loss.plot([], [])[0])
+            ax_loss.set_xlim(0, self.epochs)
+            ax_loss.set_xlabel("gradient-descent step")
+            ax_loss.set_ylabel("binary cross-entropy")
+            self.animate(ax_data.title)
+        for artist in (self._field, self._points):
+            if artist is not None:
+                artist.remove()
+        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+        self._g0, self._g1 = np.meshgrid(np.linspace(lo[0], hi[0], 60),
+                                         np.linspace(lo[1], hi[1], 60))
+        self._grid = np.column_stack([self._g0.ravel(), self._g1.ravel()])
+        self._field = self.animate(ax_data.pcolormesh(
+            self._g0, self._g1, np.zeros(self._g0.shape), cmap="RdBu", vmin=0, vmax=1,
+            alpha=0.4, shading="nearest"))
+        self._points = self.animate(ax_data.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu",
+                                                    edgecolors="k", s=14, zorder=3))
+        ax_data.set_xlim(lo[0], hi[0])
+        ax_data.set_ylim(lo[1], hi[1])
+        self._drawn = self.controls["dataset"].value
+
     def redraw(self) -> None:
         X, y = DATASETS[self.controls["dataset"].value](self.n, seed=self.seed)
         hidden, lr = self.controls["hidden"].value, self.controls["lr"].value
@@ -49,18 +75,17 @@ class BackpropPlayground(Widget):
         predict = forward(X, self.params, acts)[0][:, 0]
         self.accuracy = float(np.mean((predict > 0.5) == (y == 1)))
         ax_loss, ax_data = self.axes
-        ax_loss.clear()
-        ax_loss.plot(self.losses)
-        ax_loss.set_xlabel("gradient-descent step")
-        ax_loss.set_ylabel("binary cross-entropy")
-        ax_data.clear()
-        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
-        g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))
-        grid = np.column_stack([g0.ravel(), g1.ravel()])
-        p = forward(grid, self.params, acts)[0].reshape(g0.shape)
-        ax_data.contourf(g0, g1, p, levels=np.linspace(0, 1, 6), cmap="RdBu", alpha=0.4)
-        ax_data.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1)
-        ax_data.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu", edgecolors="k", s=14)
+        if self._drawn != self.controls["dataset"].value:  # axes and points: per dataset
+            self._draw_dataset(X, y)
+        self._loss_line.set_data(np.arange(len(self.losses)), self.losses)
+        highest = max(float(np.max(self.losses)), 1.0)
+        ax_loss.set_ylim(0, np.ceil(2 * highest) / 2)  # steps of 0.5: the axes rarely move
+        p = forward(self._grid, self.params, acts)[0].reshape(self._g0.shape)
+        self._field.set_array(p)
+        if self._boundary is not None:
+            self._boundary.remove()
+        self._boundary = self.animate(ax_data.contour(self._g0, self._g1, p, levels=[0.5],
+                                                      colors="k", linewidths=1))
         ax_data.set_title(f"{hidden} hidden units, learning rate {lr:.3g}")
         self.summary.value = (f"final loss <b>{self.losses[-1]:.3f}</b>, training accuracy "
                               f"<b>{100 * self.accuracy:.0f}%</b> after {self.epochs} steps")

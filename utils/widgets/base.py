@@ -6,19 +6,27 @@ single place that asks it.
 
 A widget is built in four steps, always in this order: ``build_controls`` (the
 ipywidgets controls, by name) -> every control observed -> ``layout`` (the box to
-display) -> ``redraw`` (recompute, draw into the matplotlib figure, set the summary),
+display) -> ``redraw`` (recompute, update the matplotlib figure, set the summary),
 after which the figure is rendered once to PNG. Every control change repeats the last
 step. The computation a widget shows is a plain, tested function in the topic's
 ``utils`` module.
+
+Rendering is what a student waits for, and most of it is axes: ticks, tick labels and
+titles. So artists that change with the controls are marked *animated*
+(``Widget.animate``) and drawn over a cached *background* (everything else); the
+background is drawn again only when its key changes (axis limits, scales, titles, labels
+or ``static_version``). That is matplotlib's blitting, done off screen.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from collections import OrderedDict
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 __all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show"]
 
@@ -43,9 +51,11 @@ def quiet_plots_under_grading() -> bool:
     return True
 
 
-def _png(fig: Figure) -> bytes:
+def _png(canvas: FigureCanvasAgg) -> bytes:
+    """The canvas's pixels as PNG (RGB: a widget's figure is opaque; fast zlib level)."""
     buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
+    Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA",
+                     0, 1).convert("RGB").save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
 
 
@@ -62,6 +72,7 @@ class Widget:
     figsize: tuple = (6.4, 3.2)
     dpi: int = 80
     subplots: tuple = (1, 1)
+    backgrounds_kept: int = 16  # cached backgrounds (a student often goes back and forth)
 
     def __init__(self) -> None:
         import ipywidgets as w
@@ -75,7 +86,11 @@ class Widget:
         self.image = w.Image(format="png")
         self.summary = w.HTML()
         self.figure = Figure(figsize=self.figsize, dpi=self.dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
         self.axes = self.figure.subplots(*self.subplots)
+        self.static_version = 0  # bump it when a non-animated artist changes
+        self._animated: list = []
+        self._backgrounds: OrderedDict = OrderedDict()
         self._laid_out = False
         for control in self.controls.values():
             control.observe(self.update, names="value")
@@ -96,13 +111,52 @@ class Widget:
         """The current control values, by name."""
         return {key: control.value for key, control in self.controls.items()}
 
+    def animate(self, artist):
+        """Mark ``artist`` as one that changes with the controls; returns it.
+
+        Animated artists are drawn over the cached background on every render, in the
+        order of their ``zorder`` (then of marking). An artist removed from its axes is
+        forgotten.
+        """
+        artist.set_animated(True)
+        self._animated.append(artist)
+        return artist
+
+    def background_key(self) -> tuple:
+        """What the background depends on: every axes' limits, scales, title and labels,
+        and ``static_version`` (an animated title is left out). Two renders with equal keys share one background."""
+        return (self.static_version,) + tuple(
+            (ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
+             None if ax.title.get_animated() else ax.get_title(), ax.get_xlabel(),
+             ax.get_ylabel(), ax.get_visible()) for ax in self.figure.axes)
+
+    def render(self, fresh: bool = False) -> bytes:
+        """The figure as PNG: the background (cached by ``background_key``, or drawn anew
+        when ``fresh``) with the animated artists drawn over it."""
+        self._animated = [a for a in self._animated if a.figure is not None]
+        key = self.background_key()
+        background = None if fresh else self._backgrounds.get(key)
+        if background is None:
+            self.canvas.draw()  # every artist but the animated ones
+            background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._backgrounds[key] = background
+            while len(self._backgrounds) > self.backgrounds_kept:
+                self._backgrounds.popitem(last=False)
+        else:
+            self._backgrounds.move_to_end(key)
+            self.canvas.restore_region(background)
+        renderer = self.canvas.get_renderer()
+        for artist in sorted(self._animated, key=lambda a: a.get_zorder()):
+            artist.draw(renderer)
+        return _png(self.canvas)
+
     def update(self, change=None) -> None:
         """Recompute and redraw for the current controls, then render the figure."""
         self.redraw()
         if not self._laid_out:  # the layout barely moves between updates and costs ~0.1 s
             self.figure.tight_layout()
             self._laid_out = True
-        self.image.value = _png(self.figure)
+        self.image.value = self.render()
 
 
 def show(widget_class, *args, **kwargs):

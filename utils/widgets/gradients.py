@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..gradients import INITS, deep_stack, stack_statistics
 from .base import Widget, show
@@ -57,11 +57,12 @@ class GradientFlowExplorer(Widget):
             self._lines = []
             for ax, label in zip(self.axes, ("||dW_l||  (gradient norm)",
                                              "Var(A_l)  (activation variance)"), strict=True):
-                (line,) = ax.plot([], [], "o-", ms=3)
+                line = self.animate(ax.plot([], [], "o-", ms=3)[0])
                 ax.set_yscale("log")
                 # plain-text tick labels: mathtext (10^k) would be re-parsed on every redraw
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
-                ax.yaxis.set_minor_formatter(NullFormatter())
+                ax.yaxis.set_major_locator(LogLocator(numticks=6))
+                ax.yaxis.set_minor_locator(NullLocator())  # minor ticks: most of a redraw
                 ax.set_xlabel("layer l (1 = next to the input)")
                 ax.set_title(label, fontsize=9)
                 self._lines.append(line)
@@ -72,8 +73,11 @@ class GradientFlowExplorer(Widget):
             line.set_data(layers, np.clip(values, 1e-300, 1e300))
             finite = values[np.isfinite(values)]
             lo, hi = (finite.min(), finite.max()) if finite.size else (1e-3, 1.0)
-            ax.set_xlim(0, c["depth"] + 1)
-            ax.set_ylim(lo / 3, hi * 3)
+            # limits in steps (10 layers, 3 decades) so that most changes keep the axes and
+            # redraw only the curve
+            ax.set_xlim(0, 10 * np.ceil((c["depth"] + 1) / 10))
+            ax.set_ylim(10.0 ** (3 * np.floor((np.log10(lo) - 0.2) / 3)),
+                        10.0 ** (3 * np.ceil((np.log10(hi) + 0.2) / 3)))
         self.summary.value = (f"{gradient_verdict(self.stats['grad_norms'])}; last layer's "
                               f"activation variance {self.stats['variances'][-1]:.2g}")
 

@@ -46,22 +46,37 @@ class WorkedExampleStepper(Widget):
             self._runs = {lr: worked_example_run(self.iterations, lr)}
         return self._runs[lr]
 
+    def _draw_run(self, lr: float, run: dict) -> None:
+        """The curves of one learning rate (the background: they change only with it)."""
+        ax_error, ax_weights = self.axes
+        if not hasattr(self, "_error_line"):
+            (self._error_line,) = ax_error.plot([], [], "o-", ms=3)
+            self._weight_lines = ax_weights.plot(np.zeros((2, 13)), lw=1)
+            ax_error.set_xlabel("iteration")
+            ax_error.set_ylabel("error t - O7 (before the update)")
+            ax_weights.set_xlabel("updates done")
+            ax_weights.set_title("the 13 weights and biases")
+            self._marker = self.animate(ax_error.plot([], [], "o", color="C3", ms=8)[0])
+            self._now = self.animate(ax_weights.axvline(1, color="0.5", ls=":"))
+        self._error_line.set_data(np.arange(1, self.iterations + 2), run["error"])
+        updates = np.arange(self.iterations + 1)
+        for line, values in zip(self._weight_lines, np.asarray(run["weights"]).T, strict=True):
+            line.set_data(updates, values)
+        for ax in self.axes:
+            ax.relim()
+            ax.autoscale_view()
+        ax_error.set_title(f"learning rate {lr:.3g}")
+        self.static_version += 1
+
     def redraw(self) -> None:
         lr = self.controls["lr"].value
         k = self.controls["iteration"].value
         self.run = run = self._run(lr)
-        ax_error, ax_weights = self.axes
-        ax_error.clear()
-        ax_error.plot(np.arange(1, self.iterations + 2), run["error"], "o-", ms=3)
-        ax_error.plot([k], [run["error"][k - 1]], "o", color="C3", ms=8)
-        ax_error.set_xlabel("iteration")
-        ax_error.set_ylabel("error t - O7 (before the update)")
-        ax_error.set_title(f"learning rate {lr:.3g}")
-        ax_weights.clear()
-        ax_weights.plot(np.arange(self.iterations + 1), run["weights"], lw=1)
-        ax_weights.axvline(k, color="0.5", ls=":")
-        ax_weights.set_xlabel("updates done")
-        ax_weights.set_title("the 13 weights and biases")
+        if getattr(self, "_drawn_lr", None) != lr:
+            self._draw_run(lr, run)
+            self._drawn_lr = lr
+        self._marker.set_data([k], [run["error"][k - 1]])
+        self._now.set_xdata([k, k])
         self.current = run["steps"][k - 1]
         self.summary.value = f"<b>iteration {k}</b>" + self.current._repr_html_()
 

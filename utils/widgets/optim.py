@@ -60,16 +60,20 @@ class LearningRateExplorer(Widget):
         ax_path.plot(*surf.start, "ks", ms=5)
         if surf.minimum is not None:
             ax_path.plot(*surf.minimum, "*", color="gold", ms=12, mec="k")
-        (self._path_line,) = ax_path.plot([], [], "o-", color="C3", ms=2.5, lw=1)
+        self._path_line = self.animate(ax_path.plot([], [], "o-", color="C3", ms=2.5, lw=1)[0])
         ax_path.set_xlim(x0, x1)
         ax_path.set_ylim(y0, y1)
         ax_path.set_title(surf.name, fontsize=9)
         ax_loss.clear()
-        (self._loss_line,) = ax_loss.plot([], [])
+        self._loss_line = self.animate(ax_loss.plot([], [])[0])
+        start = float(np.abs(surf.f(np.asarray(surf.start, dtype=float))))
+        self._loss_top = 10 ** np.ceil(np.log10(max(start, 1e-6)) + 1)
+        ax_loss.set_xlim(0, self.steps)
         ax_loss.set_yscale("log")
         ax_loss.set_xlabel("step")
         ax_loss.set_ylabel("|loss|")
         self._drawn = name
+        self.static_version += 1
 
     def redraw(self) -> None:
         c = self.state()
@@ -85,9 +89,12 @@ class LearningRateExplorer(Widget):
         self._path_line.set_data(path[:, 0], path[:, 1])
         self._loss_line.set_data(np.arange(len(path)),
                                  np.maximum(np.abs(self.result["loss"]), 1e-12))
-        ax_loss = self.axes[1]
-        ax_loss.relim()
-        ax_loss.autoscale_view()
+        # fixed axes (eight decades below the start, ten times above it) unless a run
+        # climbs higher: then changing a control only redraws the two curves
+        loss = np.abs(np.asarray(self.result["loss"], dtype=float))
+        top = float(np.max(loss[np.isfinite(loss)], initial=0.0))
+        top = self._loss_top if top <= self._loss_top else 10 ** np.ceil(np.log10(top))
+        self.axes[1].set_ylim(self._loss_top * 1e-9, top)
         last = path[-1]
         if self.result["diverged"]:
             status = (f"<b style='color:#b00'>diverged</b> after {len(path) - 1} steps: the "
@@ -134,25 +141,45 @@ class OptimizerRace(Widget):
                                 description="inputs"),
         }
 
+    def history(self, name: str, lr: float, scale: float):
+        """The loss per epoch of one optimizer (cached: only new settings are trained)."""
+        key = (name, lr, scale)
+        if key not in self._histories:
+            X = self.X * np.array([1.0, scale])
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                _, self._histories[key] = train(
+                    X, self.y, self.layer_dims, self.activations, "bce", name, lr, self.epochs,
+                    mini_batch_size=self.mini_batch_size, seed=self.seed)
+        return self._histories[key]
+
     def redraw(self) -> None:
-        lr = self.controls["lr"].value
-        X = self.X * np.array([1.0, self.controls["scale"].value])
-        self.histories = {}
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for name in self.controls["optimizers"].value:
-                _, history = train(X, self.y, self.layer_dims, self.activations, "bce",
-                                   name, lr, self.epochs, mini_batch_size=self.mini_batch_size,
-                                   seed=self.seed)
-                self.histories[name] = history
+        lr, scale = self.controls["lr"].value, self.controls["scale"].value
         ax = self.axes
-        ax.clear()
-        for name, history in self.histories.items():
-            ax.plot(np.arange(self.epochs + 1), history, label=name)
-        ax.set_xlabel(f"epoch (mini-batches of {self.mini_batch_size})")
-        ax.set_ylabel("binary cross-entropy")
+        if not hasattr(self, "_lines"):  # one line per optimizer, made once
+            self._histories: dict = {}
+            self._lines = {name: self.animate(ax.plot([], [], color=f"C{i}", label=name)[0])
+                           for i, name in enumerate(OPTIMIZERS)}
+            ax.set_xlabel(f"epoch (mini-batches of {self.mini_batch_size})")
+            ax.set_ylabel("binary cross-entropy")
+            ax.set_xlim(0, self.epochs)
+            self.animate(ax.title)
+            self._legend = None
+        self.histories = {name: self.history(name, lr, scale)
+                          for name in self.controls["optimizers"].value}
+        epochs = np.arange(self.epochs + 1)
+        for name, line in self._lines.items():
+            line.set_visible(name in self.histories)
+            if name in self.histories:
+                line.set_data(epochs, self.histories[name])
+        # the loss axis stays put (0 to 1) unless a run climbs above it
+        worst = max((np.nanmax(np.where(np.isfinite(h), h, np.nan), initial=0.0)
+                     for h in self.histories.values()), default=0.0)
+        ax.set_ylim(0, 1.0 if worst <= 1.0 else float(np.ceil(min(worst, 1e3))))
         ax.set_title(f"learning rate {lr:.3g}")
-        if self.histories:
-            ax.legend()
+        if self._legend is not None:
+            self._legend.remove()
+        self._legend = (self.animate(ax.legend(handles=[self._lines[n] for n in self.histories]))
+                        if self.histories else None)
         finals = ", ".join(f"{k} {v[-1]:.3f}" for k, v in self.histories.items())
         self.summary.value = f"loss after {self.epochs} epochs: {finals}" if finals else ""
 

@@ -70,14 +70,18 @@ class RegularizationPlayground(Widget):
         ax_data, ax_loss = self.axes
         g0, g1 = self.grid
         extent = (g0.min(), g0.max(), g1.min(), g1.max())
-        self._field = ax_data.imshow(np.zeros(g0.shape), origin="lower", extent=extent,
-                                     cmap="RdBu", vmin=0, vmax=1, alpha=0.35, aspect="auto")
+        self._field = self.animate(ax_data.pcolormesh(g0, g1, np.zeros(g0.shape), cmap="RdBu",
+                                                      vmin=0, vmax=1, alpha=0.35,
+                                                      shading="nearest"))
+        ax_data.set_xlim(extent[:2])
+        ax_data.set_ylim(extent[2:])
         self._boundary = None
-        ax_data.scatter(*self.X_train.T, c=self.y_train, cmap="RdBu", edgecolors="k", s=18)
+        self.animate(ax_data.scatter(*self.X_train.T, c=self.y_train, cmap="RdBu",
+                                     edgecolors="k", s=18, zorder=3))  # over the field
         ax_data.set_title("training points and the decision boundary", fontsize=9)
-        (self._train_line,) = ax_loss.plot([], [], label="training loss")
-        (self._val_line,) = ax_loss.plot([], [], label="validation loss")
-        self._best_line = ax_loss.axvline(1, color="0.5", ls=":", lw=1)
+        self._train_line = self.animate(ax_loss.plot([], [], label="training loss")[0])
+        self._val_line = self.animate(ax_loss.plot([], [], label="validation loss")[0])
+        self._best_line = self.animate(ax_loss.axvline(1, color="0.5", ls=":", lw=1))
         ax_loss.set_xlabel("epoch")
         ax_loss.set_ylabel("binary cross-entropy")
         ax_loss.set_xlim(0, self.epochs + 1)
@@ -92,15 +96,18 @@ class RegularizationPlayground(Widget):
         g0, g1 = self.grid
         p = predict(np.column_stack([g0.ravel(), g1.ravel()]), run["params"], self.ACTS)
         p = p.reshape(g0.shape)
-        self._field.set_data(p)
+        self._field.set_array(p)
         if self._boundary is not None:
             self._boundary.remove()
-        self._boundary = ax_data.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1)
+        self._boundary = self.animate(ax_data.contour(g0, g1, p, levels=[0.5], colors="k",
+                                                      linewidths=1))
         epochs = np.arange(1, len(run["train"]) + 1)
         self._train_line.set_data(epochs, run["train"])
         self._val_line.set_data(epochs, run["val"])
         self._best_line.set_xdata([run["best"] + 1, run["best"] + 1])
-        ax_loss.set_ylim(0, 1.05 * max(max(run["val"]), max(run["train"])))
+        # the loss axis moves in steps of 0.5 only, so most changes redraw just the curves
+        highest = max(max(run["val"]), max(run["train"]), 1.0)
+        ax_loss.set_ylim(0, np.ceil(2 * highest) / 2)
         errors = {}
         for part, X, y in (("train", self.X_train, self.y_train), ("val", self.X_val, self.y_val)):
             errors[part] = float(np.mean((predict(X, run["params"], self.ACTS)[:, 0] > 0.5) != y))
@@ -141,7 +148,10 @@ class DropoutExplorer(Widget):
         self._bars = []
         for ax, title, color in zip(self.axes, ("activations A", "mask (1 = kept)", "output"),
                                     ("C0", "C2", "C0"), strict=True):
-            self._bars.append(ax.bar(x, np.zeros_like(x, dtype=float), color=color))
+            bars = ax.bar(x, np.zeros_like(x, dtype=float), color=color)
+            for bar in bars:
+                self.animate(bar)
+            self._bars.append(bars)
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])
         self.axes[1].set_ylim(0, 1.1)
@@ -156,7 +166,9 @@ class DropoutExplorer(Widget):
                                 strict=True):
             for bar, height in zip(bars, values[0], strict=True):
                 bar.set_height(height)
-        top = max(self.A.max(), out.max()) * 1.05
+        # the axes depend on p only (the largest output 1 / (1 - p) can give), not on the
+        # seed: a new mask redraws the bars alone
+        top = self.A.max() * (1 / (1 - c["p"]) if c["training"] else 1.0) * 1.05
         self.axes[0].set_ylim(0, top)
         self.axes[2].set_ylim(0, top)
         kept = cache["mask"].mean()

@@ -58,20 +58,26 @@ class LSTMGateExplorer(Widget):
                                                            c["output"]))
         t = np.arange(len(self.x))
         ax_gates, ax_state = self.axes
-        ax_gates.clear()
-        for key, label in (("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")):
-            ax_gates.plot(t, v[key], "o-", ms=3, label=label)
-        ax_gates.bar(t, self.x, color="0.85", label="input x_t")
-        ax_gates.set_ylim(-0.05, 1.05)
-        ax_gates.set_xlabel("step t")
-        ax_gates.legend(fontsize=7, loc="center right")
-        ax_state.clear()
-        ax_state.plot(t, v["c"], "o-", ms=3, color="C3", label="cell state c_t")
-        ax_state.plot(t, v["h"], "o-", ms=3, color="C4", label="output h_t")
-        ax_state.axhline(0, color="0.8", lw=0.8)
-        ax_state.set_ylim(-0.1, 1.05)
-        ax_state.set_xlabel("step t")
-        ax_state.legend(fontsize=7)
+        if not hasattr(self, "_lines"):  # fixed axes; only the curves move
+            self._lines = {}
+            for key, label in (("i", "input gate i"), ("f", "forget gate f"),
+                               ("o", "output gate o")):
+                self._lines[key] = self.animate(ax_gates.plot(t, v[key], "o-", ms=3,
+                                                              label=label)[0])
+            ax_gates.bar(t, self.x, color="0.85", label="input x_t")
+            ax_gates.set_ylim(-0.05, 1.05)
+            ax_gates.set_xlabel("step t")
+            ax_gates.legend(fontsize=7, loc="center right")
+            self._lines["c"] = self.animate(ax_state.plot(t, v["c"], "o-", ms=3, color="C3",
+                                                          label="cell state c_t")[0])
+            self._lines["h"] = self.animate(ax_state.plot(t, v["h"], "o-", ms=3, color="C4",
+                                                          label="output h_t")[0])
+            ax_state.axhline(0, color="0.8", lw=0.8)
+            ax_state.set_ylim(-0.1, 1.05)
+            ax_state.set_xlabel("step t")
+            ax_state.legend(fontsize=7)
+        for key, line in self._lines.items():
+            line.set_ydata(v[key])
         kept = v["c"][-1] / v["c"][2] if v["c"][2] else 0.0
         self.summary.value = (f"forget gate f = {v['f'][5]:.3f} between pulses: after "
                               f"{len(self.x) - 3} more steps the cell keeps <b>{100 * kept:.1f}%"
