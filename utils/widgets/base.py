@@ -124,7 +124,8 @@ class Widget:
 
     def background_key(self) -> tuple:
         """What the background depends on: every axes' limits, scales, title and labels,
-        and ``static_version`` (an animated title is left out). Two renders with equal keys share one background."""
+        and ``static_version`` (an animated title is left out). Two renders with equal
+        keys share one background."""
         return (self.static_version,) + tuple(
             (ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
              None if ax.title.get_animated() else ax.get_title(), ax.get_xlabel(),
