@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade without the bubblewrap sandbox (kernels can then read the "
                         "course's files: only for a machine where bwrap cannot run)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run the submissions on this Dask cluster's workers (docs/deployment.md)"
+                        "; scoring, feedback and grades.csv stay here")
     p.add_argument("--submission-cap", type=float, default=90.0,
                    help="wall seconds one submission may take in all before it fails "
                         "(default 90; a solved chapter takes a few seconds)")
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                                        kernel_cpu=args.kernel_cpu,
                                        kernel_mem_mb=args.kernel_mem_mb,
                                        cap=args.submission_cap,
-                                       sandbox=not args.unsafe_no_sandbox))
+                                       sandbox=not args.unsafe_no_sandbox,
+                                       scheduler=args.scheduler))
             return 0
         if args.command == "lab":
             from .lab import run

@@ -178,7 +178,7 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
             sub.reason = "unchanged since the last run" + (
                 f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
     todo = [s for s in subs if s.status == "pending"]
-    if todo and opts.sandbox:
+    if todo and opts.sandbox and not opts.scheduler:  # Dask workers are probed there
         why = sandbox.probe()
         if why:
             raise CourseError(
@@ -191,7 +191,8 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
     url = gradebook.db_url(root)
     log(f"{len(subs)} submissions: {len(todo)} to grade, "
         f"{sum(s.status == 'skipped' for s in subs)} unchanged, "
-        f"{sum(s.status == 'failed' for s in subs)} not gradable; {opts.workers} workers")
+        f"{sum(s.status == 'failed' for s in subs)} not gradable; "
+        + (f"Dask cluster {opts.scheduler}" if opts.scheduler else f"{opts.workers} workers"))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
         snap = Snapshot(root, files_under(root, skip=SKIP_DIRS | {STAGING}), tmp / "backup")
@@ -200,7 +201,12 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
         clock = time.perf_counter()
         if todo:
             with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
-                executed = execute_parallel(root, todo, opts, tmp, bar)
+                if opts.scheduler:
+                    from .distributed import execute_on_dask
+
+                    executed = execute_on_dask(root, todo, opts, tmp, bar, opts.scheduler)
+                else:
+                    executed = execute_parallel(root, todo, opts, tmp, bar)
         phases = {"execute (parallel)": time.perf_counter() - clock}
         restored = _restore(root, snap)
         if restored:

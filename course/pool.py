@@ -17,16 +17,17 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import utils
 
-from . import sandbox, workspace
+from . import sandbox
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Options:
     kernel_mem_mb: int = 2048
     cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
     sandbox: bool = True  # each kernel in bubblewrap (course.sandbox); off only on request
+    scheduler: str | None = None  # a Dask scheduler's address: execute there (distributed.py)
 
 
 def fail(sub: Submission, reason: str) -> Submission:
@@ -65,27 +67,57 @@ def fail(sub: Submission, reason: str) -> Submission:
     return sub
 
 
-def kernel_argv(shard: Path, opts: Options) -> list[str]:
-    """The shard's kernel command: the limited kernel, inside the sandbox unless told not to."""
-    limits = ["--cpu", str(opts.kernel_cpu), "--mem-mb", str(opts.kernel_mem_mb),
-              "-f", "{connection_file}"]
-    here = Path(__file__).parent  # run by path: no install needed
-    if opts.sandbox:
-        argv = [sys.executable, str(here / "sandbox.py"), "--lib", str(shard / "lib"),
-                "--allowed", str(shard / "autograded"), "--runtime", str(runtime_dir(shard)),
-                *limits]
-    else:
-        argv = [sys.executable, str(here / "limited_kernel.py"), *limits]
-    return argv
+def kernel_argv(shard: Path) -> list[str]:
+    """The shard's kernel command: a client of the shard's fork server (``forkserver.py``)."""
+    client = Path(__file__).with_name("forkclient.py")  # run by path: stdlib only, fast
+    return [sys.executable, "-I", "-S", str(client), "--socket", str(control_socket(shard)),
+            "-f", "{connection_file}"]
 
 
-def _kernel_dir(shard: Path, opts: Options) -> Path:
+def control_socket(shard: Path) -> Path:
+    """Where the fork server listens: outside everything a kernel can see."""
+    return shard / ".ctl" / "fork.sock"
+
+
+def _kernel_dir(shard: Path) -> Path:
     spec = shard / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps(
-        {"argv": kernel_argv(shard, opts), "display_name": "Python 3 (grading, limited)",
-         "language": "python"}))
+        {"argv": kernel_argv(shard), "display_name": "Python 3 (grading, limited)",
+         "language": "python", "interrupt_mode": "message"}))
     return shard / "jupyter"
+
+
+def start_fork_server(shard: Path, opts: Options) -> subprocess.Popen:
+    """Start the shard's fork server (in the sandbox unless ``opts.sandbox`` is off); it
+    listens on ``control_socket(shard)``, made here and handed over as a file descriptor."""
+    path = control_socket(shard)
+    path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(8)
+    fd = listener.fileno()
+    allowed = shard / "autograded"
+    allowed.mkdir(exist_ok=True)
+    args = ["--fd", str(fd), "--allowed", str(allowed), "--runtime", str(runtime_dir(shard)),
+            "--cpu", str(opts.kernel_cpu), "--mem-mb", str(opts.kernel_mem_mb)]
+    if opts.sandbox:
+        command = sandbox.server_argv(str(shard / "lib"), str(allowed), str(runtime_dir(shard)),
+                                      [sys.executable, f"{sandbox.INSIDE_LIB}/forkserver.py",
+                                       *args, "--isolate"])
+        env = None
+    else:
+        command = [sys.executable, str(shard / "lib" / "forkserver.py"), *args]
+        env = dict(os.environ, PYTHONPATH=str(shard / "lib"), OPENBLAS_NUM_THREADS="1",
+                   OMP_NUM_THREADS="1")
+    try:
+        # its output (and its kernels' banners) goes to the worker's log, never to stdout,
+        # which carries the worker's JSON lines
+        return subprocess.Popen(command, pass_fds=[fd], env=env, cwd=allowed,
+                                stdout=sys.stderr.fileno())
+    finally:
+        listener.close()  # the server holds it now
 
 
 def runtime_dir(shard: Path) -> Path:
@@ -101,20 +133,63 @@ def prepare_kernel(shard: Path) -> None:
     runtime_dir(shard).mkdir(exist_ok=True)
 
 
-def _prepare_shard(root: Path, shard: Path, subs: list[Submission]) -> None:
-    workspace.make_course_dir(shard, sorted({s.assignment for s in subs}), root)
-    # a private copy of utils, found before the installed one (PYTHONPATH): what one
-    # submission does to it is undone before the next (course.worker). The kernel's own
-    # modules go next to it: the sandbox shows this folder, not the course package.
-    shutil.copytree(Path(utils.__file__).parent, shard / "lib" / "utils",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+def course_files(root: Path, names: list[str]) -> dict[str, bytes]:
+    """What a shard grades with, as {relative path: contents}: the nbgrader config, the
+    assignments' source folders and the course's ``utils`` (for ``lib/utils``). A Dask task
+    carries this instead of a path on a shared disk."""
+    skip = {".ipynb_checkpoints", "__pycache__"}
+    files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
+    trees = [(root / "source" / name, f"source/{name}") for name in names]
+    trees.append((Path(utils.__file__).parent, "lib/utils"))
+    for top, prefix in trees:
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and not skip & set(path.relative_to(top).parts):
+                files[f"{prefix}/{path.relative_to(top).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def make_shard(shard: Path, files: dict[str, bytes], opts: Options,
+               env: dict | None = None) -> dict:
+    """Lay out a scratch course for one worker and return the worker's environment.
+
+    ``files`` (``course_files``) gives the config, the sources and a private copy of
+    utils in ``lib/`` (found first: PYTHONPATH); the kernel's own modules go next to it:
+    the sandbox shows that folder, not the course package.
+    """
+    for rel, data in files.items():
+        path = shard / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     prepare_kernel(shard)
-    for sub in subs:
-        target = shard / "submitted" / sub.student / sub.assignment
-        shutil.copytree(sub.folder, target)
-        wanted = target / f"{sub.assignment}.ipynb"
-        if not wanted.exists() and sub.notebook:
-            (target / Path(sub.notebook).name).rename(wanted)
+    (shard / "options.json").write_text(json.dumps(asdict(opts)))
+    env = dict(os.environ if env is None else env)
+    worker_env = dict(env, PYTHONPATH=os.pathsep.join(
+        [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        JUPYTER_PATH=str(_kernel_dir(shard)), JUPYTER_RUNTIME_DIR=str(runtime_dir(shard)))
+    if opts.sandbox:  # no network inside: kernel sockets are files in the runtime dir
+        worker_env["COURSE_KERNEL_IPC"] = str(runtime_dir(shard) / "k")
+    return worker_env
+
+
+def place_submission(shard: Path, sub: Submission, files: dict[str, bytes]) -> None:
+    """A submission's files in ``shard/submitted/<student>/<assignment>/``, its notebook
+    under the assignment's name (a renamed notebook is graded as the expected one)."""
+    target = shard / "submitted" / sub.student / sub.assignment
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for rel, data in files.items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(data)
+    wanted = target / f"{sub.assignment}.ipynb"
+    if not wanted.exists() and sub.notebook:
+        (target / Path(sub.notebook).name).rename(wanted)
+
+
+def submission_files(sub: Submission) -> dict[str, bytes]:
+    """Everything in a submission's folder, as {relative path: contents}."""
+    folder = Path(sub.folder)
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 class _Worker:
@@ -170,21 +245,17 @@ def reason_from_log(log: str) -> str:
 def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Path,
                      bar) -> dict[str, Path]:
     """Run the submissions in worker shards; return {key: executed folder} of successes."""
-    env = dict(os.environ)
     executed: dict[str, Path] = {}
     lines: queue.Queue = queue.Queue()
     workers = []
     n = max(1, min(opts.workers, len(subs)))
+    files = course_files(root, sorted({s.assignment for s in subs}))
     for i in range(n):
         share = subs[i::n]
         shard = tmp / f"shard{i}"
-        _prepare_shard(root, shard, share)
-        worker_env = dict(env, PYTHONPATH=os.pathsep.join(
-            [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-            JUPYTER_PATH=str(_kernel_dir(shard, opts)),
-            JUPYTER_RUNTIME_DIR=str(runtime_dir(shard)))
-        if opts.sandbox:  # no network inside: kernel sockets are files in the runtime dir
-            worker_env["COURSE_KERNEL_IPC"] = str(runtime_dir(shard) / "k")
+        worker_env = make_shard(shard, files, opts)
+        for sub in share:
+            place_submission(shard, sub, submission_files(sub))
         workers.append(_Worker(shard, share, worker_env, lines))
     by_key = {s.key: s for s in subs}
     for w in workers:

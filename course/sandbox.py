@@ -1,43 +1,43 @@
-"""Start a grading kernel inside a bubblewrap sandbox (used by ``course grade``).
+"""The bubblewrap sandbox that a grading worker's kernels run in (used by ``course grade``).
 
-    python sandbox.py --lib SHARD/lib --allowed SHARD/autograded --runtime DIR \\
-        --cpu SECONDS --mem-mb MB -f CONNECTION_FILE
-
-This file is a kernel spec's launcher: jupyter_client starts it in the folder of the
-notebook being graded (``SHARD/autograded/<student>/<assignment>``) and it replaces itself
-with ``bwrap``, which starts the limited kernel (``limited_kernel.py``) in a sandbox where
+A grading worker starts one fork server (``forkserver.py``) per shard with
+``server_argv``: ``bwrap`` runs it in a sandbox where
 
 * the file system holds only the operating system (``/usr``, ``/etc``), the Python
   environment, the course's ``utils`` and kernel modules (read-only, at ``/opt/grading``),
-  the kernel's socket directory and **that submission's own folder** (the only writable
-  place besides a private ``/tmp``). The instructor's ``source/``, the gradebook,
-  ``release/``, ``feedback/``, other students and the course repository do not exist;
-* there is no network (``--unshare-net``: the kernel talks to nbgrader over ``ipc://``
-  sockets in the bind-mounted socket directory), its own PID, IPC and UTS namespaces, and
-  the user is ``nobody`` (uid 65534) with no capabilities and no way to make a new user
-  namespace;
-* the CPU-time and memory limits of ``limited_kernel.py`` apply as before, and the
-  sandbox dies with its launcher (``--die-with-parent``), so ``course grade``'s wall-time
-  cap still ends it.
+  the kernels' socket directory and the worker's ``autograded/`` folder. The instructor's
+  ``source/``, the gradebook, ``release/``, ``feedback/``, the real ``submitted/`` folders,
+  other workers and the course repository do not exist;
+* there is no network (``--unshare-net``: kernels talk to nbgrader over ``ipc://`` sockets
+  in the bind-mounted socket directory), its own PID, IPC and UTS namespaces, and its user
+  namespace maps a single user, in which no new user namespace can be made;
+* it dies with the worker (``--die-with-parent``), so ``course grade``'s wall-time cap
+  still ends everything in it.
 
-Only the standard library is used here: the file runs by path, before anything is set up.
-``probe()`` tells ``course grade`` whether the sandbox can start on this machine.
+The server keeps its capabilities inside that user namespace for one purpose: each
+kernel it forks makes its own mount, PID and IPC namespaces, sees only its own
+submission's folder and a fresh ``/tmp``, and then drops every capability before running
+a line of student code (``forkserver.py`` says how, and why it is safe).
+
+Only the standard library is used here. ``probe()`` tells ``course grade`` whether the
+sandbox can start on this machine.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 INSIDE_LIB = "/opt/grading"  # where the course's utils and kernel modules appear
-KERNEL_FILES = ("limited_kernel.py", "kernel_guard.py")  # copied next to utils, see pool.py
-NOBODY = "65534"
+# where the worker's autograded/ and the kernels' socket folder appear (not under /tmp,
+# which every kernel gets fresh)
+INSIDE_AUTOGRADED, INSIDE_RUNTIME = "/grading/autograded", "/grading/runtime"
+# copied next to utils (pool.prepare_kernel): the server and the kernel's own modules
+KERNEL_FILES = ("forkserver.py", "kernel_guard.py")
 
 
 def _system_mounts() -> list[str]:
@@ -60,74 +60,62 @@ def _python_mounts() -> list[str]:
     return args
 
 
-def bwrap_argv(lib: str, folder: str, runtime: str, command: list[str],
-               env: dict[str, str] | None = None, files: tuple[str, ...] = ()) -> list[str]:
-    """The bwrap command line that runs ``command`` with ``folder`` as its only writable
-    folder (and working directory), ``lib`` at ``/opt/grading``, ``runtime`` for sockets
-    and ``files`` (the connection file) read-only at their own paths."""
+def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
+                env: dict[str, str] | None = None) -> list[str]:
+    """The bwrap command line that runs ``command`` (the fork server) with ``allowed`` (the
+    worker's ``autograded/``) as its only writable folder and working directory, at
+    ``INSIDE_AUTOGRADED``, ``lib`` at ``INSIDE_LIB`` and ``runtime`` (the kernels'
+    sockets) at ``INSIDE_RUNTIME``."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed")
-    argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", NOBODY, "--gid", NOBODY,
-            "--disable-userns", "--cap-drop", "ALL", "--die-with-parent",
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", "0", "--gid", "0",
+            "--disable-userns", "--cap-add", "ALL", "--die-with-parent",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",  # before the binds below
             *_system_mounts(), *_python_mounts(),
             "--ro-bind", lib, INSIDE_LIB,
-            "--bind", runtime, runtime,
-            "--bind", folder, folder]
-    for path in files:
-        argv += ["--ro-bind", path, path]
-    argv += ["--clearenv"]
+            "--bind", runtime, INSIDE_RUNTIME,
+            "--bind", allowed, INSIDE_AUTOGRADED, "--clearenv"]
     inside_env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                   "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB,
-                  "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+                  "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+                  "OMP_NUM_THREADS": "1", **(env or {})}
     for key, value in inside_env.items():
         argv += ["--setenv", key, value]
-    return [*argv, "--chdir", folder, "--", *command]
+    return [*argv, "--chdir", INSIDE_AUTOGRADED, "--", *command]
+
+
+# In the sandbox, as the fork server will: make the namespaces a kernel gets, then mount.
+_PROBE = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x00020000 | 0x20000000 | 0x08000000) != 0:
+    sys.exit('cannot make mount/PID namespaces: ' + os.strerror(ctypes.get_errno()))
+pid = os.fork()
+if pid == 0:
+    ok = libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, None) == 0
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+if status:
+    sys.exit('cannot mount a private /tmp in a kernel namespace')
+import numpy
+print(os.path.exists(sys.argv[1]))
+"""
 
 
 def probe() -> str | None:
-    """None if a sandboxed Python can start and import numpy here, else why not."""
+    """None if the grading sandbox (a fork server's namespaces) can start here, else why."""
     with tempfile.TemporaryDirectory(prefix="course-sandbox-probe-") as tmp:
         lib, folder = Path(tmp) / "lib", Path(tmp) / "folder"
         lib.mkdir()
         folder.mkdir()
         try:
-            argv = bwrap_argv(str(lib), str(folder), str(folder),
-                              [sys.executable, "-c", "import numpy, os; "
-                               "print(os.getuid(), os.path.exists('" + tmp + "/lib'))"])
+            argv = server_argv(str(lib), str(folder), str(lib),
+                               [sys.executable, "-c", _PROBE, f"{tmp}/lib"])
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         except (FileNotFoundError, OSError, subprocess.TimeoutExpired) as exc:
             return str(exc)
-        if proc.returncode != 0 or proc.stdout.split() != [NOBODY, "False"]:
+        if proc.returncode != 0 or proc.stdout.split() != ["False"]:
             lines = (proc.stderr or proc.stdout).strip().splitlines()
             return lines[-1] if lines else f"bwrap exited with {proc.returncode}"
     return None
-
-
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(add_help=False)
-    for name in ("--lib", "--allowed", "--runtime", "--cpu", "--mem-mb", "-f"):
-        parser.add_argument(name, required=True)
-    args, rest = parser.parse_known_args(argv)  # rest: nbgrader's options for the kernel
-    folder = os.path.realpath(os.getcwd())
-    allowed = os.path.realpath(args.allowed)
-    if os.path.commonpath([folder, allowed]) != allowed or folder == allowed:
-        raise SystemExit(f"refusing to sandbox {folder}: not a submission folder under {allowed}")
-    env = {}
-    log = os.environ.get("COURSE_KERNEL_LOG")
-    if log:
-        env["COURSE_KERNEL_LOG"] = log  # in the runtime folder, which the kernel can write
-    command = [sys.executable, f"{INSIDE_LIB}/limited_kernel.py", "--cpu", args.cpu,
-               "--mem-mb", args.mem_mb, "-f", args.f, *rest]
-    connection = os.path.realpath(args.f)  # jupyter_client may write it anywhere (/tmp)
-    full = bwrap_argv(args.lib, folder, args.runtime, command, env, files=(connection,))
-    # An interrupt (a cell over its timeout) is SIGINT to the kernel's process group, bwrap
-    # included: bwrap must ignore it, or it would die and take the kernel with it. The
-    # kernel puts its own handler back (limited_kernel.py).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.execv(full[0], full)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

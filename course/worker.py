@@ -1,6 +1,7 @@
 """A grading worker: executes submissions with nbgrader in its own scratch course.
 
     python -m course.worker SHARD_DIR ASSIGNMENT:STUDENT [ASSIGNMENT:STUDENT ...]
+    python -m course.worker SHARD_DIR < tasks      (one ASSIGNMENT:STUDENT per line)
 
 The shard directory holds a copy of the course config and sources and its own sqlite
 gradebook (made here by ``generate_assignment``); nbgrader's Autograde runs here without
@@ -16,12 +17,14 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from course import gradebook
 from course.kernel_guard import read_log
+from course.pool import Options, start_fork_server
 from course.snapshot import Snapshot, files_under
 
 
@@ -32,39 +35,66 @@ def _snapshot(shard: str) -> Snapshot:
     return Snapshot(root, files)  # kept in memory: a submission cannot reach the copy
 
 
-def main(argv: list[str]) -> int:
-    shard, tasks = argv[0], [t.split(":", 1) for t in argv[1:]]
-    os.chdir(shard)
-    # execute only: the scores that count are saved by course grade's single writer
-    api = gradebook.api(Path(shard), "execute",
-                        db_url="sqlite:///" + os.path.join(shard, "gradebook.db"),
-                        kernel_ipc=os.environ.get("COURSE_KERNEL_IPC"))
-    with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for our JSON lines
-        for assignment in sorted({a for a, _ in tasks}):
-            made = api.generate_assignment(assignment, force=True)
-            if not made["success"]:
-                why = (made.get("error") or made.get("log") or "").strip().splitlines()[-1:]
-                raise SystemExit(f"could not generate {assignment} in {shard}: {''.join(why)}")
-    pristine = _snapshot(shard)
-    logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))  # kernel-writable
-    logs.mkdir(exist_ok=True)
-    for assignment, student in tasks:
+class Grader:
+    """One shard's nbgrader API and fork server; grades one submission at a time."""
+
+    def __init__(self, shard: str):
+        self.shard = shard
+        os.chdir(shard)
+        # execute only: the scores that count are saved by course grade's single writer
+        self.api = gradebook.api(Path(shard), "execute",
+                                 db_url="sqlite:///" + os.path.join(shard, "gradebook.db"),
+                                 kernel_ipc=os.environ.get("COURSE_KERNEL_IPC"))
+        self.generated: set[str] = set()
+        self.pristine: Snapshot | None = None
+        # kernel-writable: the kernels' sockets, connection files and logs
+        self.logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))
+        self.logs.mkdir(exist_ok=True)
+        options = Options(**json.loads((Path(shard) / "options.json").read_text()))
+        start_fork_server(Path(shard), options)  # ends with this process
+
+    def _generate(self, assignment: str) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for our JSON lines
+            made = self.api.generate_assignment(assignment, force=True)
+        if not made["success"]:
+            why = (made.get("error") or made.get("log") or "").strip().splitlines()[-1:]
+            raise SystemExit(f"could not generate {assignment} in {self.shard}: {''.join(why)}")
+        self.generated.add(assignment)
+        self.pristine = _snapshot(self.shard)
+
+    def grade(self, assignment: str, student: str) -> dict:
+        """Execute one submission (submitted/<student>/<assignment>); its run record."""
+        if assignment not in self.generated:
+            self._generate(assignment)
+        for left in self.logs.iterdir():  # nothing of the last kernel is left for the next
+            if left.is_dir() and not left.is_symlink():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
         start = time.perf_counter()
-        pristine.restore()  # each submission is graded with untouched files and gradebook
-        log_path = logs / f"{assignment}--{student}.jsonl"
-        log_path.unlink(missing_ok=True)
+        self.pristine.restore()  # each submission is graded with untouched files and gradebook
+        log_path = self.logs / f"{assignment}--{student}.jsonl"
         os.environ["COURSE_KERNEL_LOG"] = str(log_path)  # the grading kernel inherits it
         with contextlib.redirect_stdout(io.StringIO()):
-            result = api.autograde(assignment, student, force=True, create=True)
+            result = self.api.autograde(assignment, student, force=True, create=True)
         flags = read_log(str(log_path))
         notes = []
-        if pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
+        if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
-        print(json.dumps({"assignment": assignment, "student": student, "notes": notes,
-                          "flags": flags,
-                          "success": bool(result["success"]), "log": log[-3000:],
-                          "seconds": round(time.perf_counter() - start, 3)}), flush=True)
+        return {"assignment": assignment, "student": student, "notes": notes, "flags": flags,
+                "success": bool(result["success"]), "log": log[-3000:],
+                "seconds": round(time.perf_counter() - start, 3)}
+
+
+def main(argv: list[str]) -> int:
+    """Grade the ASSIGNMENT:STUDENT arguments, or, without any, one per line of stdin."""
+    grader = Grader(argv[0])
+    tasks = argv[1:] or (line.strip() for line in sys.stdin)
+    for task in tasks:
+        if task:
+            assignment, student = task.split(":", 1)
+            print(json.dumps(grader.grade(assignment, student)), flush=True)
     return 0
 
 

@@ -1,0 +1,156 @@
+"""The execute phase on a Dask cluster: ``course grade --scheduler tcp://HOST:PORT``.
+
+Each submission is one Dask task. The task carries the submission's files (its notebook's
+JSON, not a path on a shared disk) and a reference to the course's grading files
+(``pool.course_files``: config, sources, ``utils``), scattered once to every worker. On a
+Dask worker the task hands the submission to a long-lived grading process
+(``course.worker`` reading tasks from stdin) in a scratch course, with the same sandboxed,
+limited fork-server kernels as ``course grade`` on one machine, and returns the executed
+notebook and its run record. ``course grade`` keeps everything that writes: the single
+gradebook writer, feedback and ``grades.csv``.
+
+A Dask worker that dies mid-run loses nothing: the scheduler gives its tasks to another
+worker (Dask's own retry of tasks on lost workers). A submission over the wall-time cap
+fails alone: its grading process is killed and started again for the next task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .notebooks import CourseError
+from .pool import (
+    Options,
+    Submission,
+    course_files,
+    fail,
+    make_shard,
+    place_submission,
+    reason_from_log,
+    submission_files,
+)
+
+_LOCAL = threading.local()  # one grading process per Dask worker thread, kept between tasks
+
+
+class _RemoteGrader:
+    """A scratch course and its ``course.worker`` process on a Dask worker."""
+
+    def __init__(self, files: dict[str, bytes], opts: Options):
+        self.tmp = tempfile.TemporaryDirectory(prefix="course-dask-")
+        self.shard = Path(self.tmp.name) / "shard"
+        self.opts = opts
+        self.env = make_shard(self.shard, files, opts)
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course.worker", str(self.shard)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=open(self.shard / "worker.log", "a"),  # noqa: SIM115
+            text=True, env=self.env, start_new_session=True)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, 9)
+            self.proc.wait()
+        self.proc = None
+
+    def grade(self, sub: Submission, files: dict[str, bytes]) -> dict:
+        """Execute one submission; its run record, with the executed notebook's JSON."""
+        place_submission(self.shard, sub, files)
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        self.proc.stdin.write(f"{sub.assignment}:{sub.student}\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + self.opts.cap + 60  # + the worker's first start
+        line = ""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 1.0)
+            if ready:
+                line = self.proc.stdout.readline()
+                break
+        if not line:
+            self.kill()  # over the cap, or crashed: the next task starts a new one
+            why = (f"took longer than the {self.opts.cap:g} s cap" if not ready
+                   else "its grading process crashed")
+            return {"success": False, "reason": why}
+        result = json.loads(line)
+        executed = self.shard / "autograded" / sub.student / sub.assignment
+        notebook = executed / f"{sub.assignment}.ipynb"
+        if result["success"] and notebook.exists():
+            result["notebook"] = notebook.read_text()
+        return result
+
+
+def execute_task(files: dict[str, bytes], opts: dict, sub: dict, sub_files: dict) -> dict:
+    """The Dask task: grade one submission on this worker (see the module docstring)."""
+    key = hashlib.sha256(json.dumps(sorted((k, hashlib.sha256(v).hexdigest())
+                                           for k, v in files.items())).encode()
+                         + json.dumps(opts, sort_keys=True).encode()).hexdigest()
+    graders = getattr(_LOCAL, "graders", None)
+    if graders is None:
+        graders = _LOCAL.graders = {}
+    if key not in graders:
+        graders[key] = _RemoteGrader(files, Options(**opts))
+    return graders[key].grade(Submission(**sub), sub_files)
+
+
+def execute_on_dask(root: Path, subs: list[Submission], opts: Options, tmp: Path, bar,
+                    scheduler: str) -> dict[str, Path]:
+    """Run the submissions as Dask tasks; return {key: local folder of the executed
+    notebook} for the successes (like ``pool.execute_parallel``)."""
+    from distributed import Client, as_completed
+
+    executed: dict[str, Path] = {}
+    with Client(scheduler, timeout=30) as client:
+        if opts.sandbox:
+            from . import sandbox
+
+            problems = {w: why for w, why in client.run(sandbox.probe).items() if why}
+            if problems:
+                worker, why = next(iter(problems.items()))
+                raise CourseError(f"the grading sandbox cannot start on Dask worker {worker} "
+                                  f"({why}); install bubblewrap there, or pass "
+                                  "--unsafe-no-sandbox")
+        files = client.scatter(course_files(root, sorted({s.assignment for s in subs})),
+                               broadcast=True, hash=True)
+        futures = {}
+        for sub in subs:
+            record = {k: v for k, v in asdict(sub).items()
+                      if k in ("assignment", "student", "folder", "notebook")}
+            future = client.submit(execute_task, files, asdict(opts), record,
+                                   submission_files(sub), key=f"grade-{sub.key}-{sub.digest}",
+                                   pure=False)
+            futures[future] = sub
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 -- e.g. KilledWorker after many deaths
+                fail(sub, f"the Dask cluster could not run it ({type(exc).__name__})")
+            else:
+                sub.seconds = result.get("seconds", 0.0)
+                sub.flags += result.get("flags", [])
+                if result.get("notebook") is not None:
+                    folder = tmp / "dask" / sub.student / sub.assignment
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / f"{sub.assignment}.ipynb").write_text(result["notebook"])
+                    executed[sub.key] = folder
+                    sub.notes += result.get("notes", [])
+                else:
+                    fail(sub, result.get("reason") or reason_from_log(result.get("log", "")))
+            bar.update(1)
+            bar.set_postfix(failures=sum(s.status == "failed" for s in subs))
+    return executed

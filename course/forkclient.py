@@ -1,0 +1,48 @@
+"""The grading kernel's command: ask the worker's fork server for a kernel, wait for its end.
+
+    python -I -S forkclient.py --socket PATH -f CONNECTION_FILE
+
+nbgrader (jupyter_client) starts this as "the kernel": it sends the connection file's
+contents, its working folder (the submission's) and the kernel-log path to the fork server
+(``forkserver.py``), then waits. It exits with the kernel's exit code; if it is killed (a
+kernel shut down by force, a worker over its time cap), the server sees the socket close and
+ends the kernel and everything the kernel started. Standard library only, no site-packages:
+it starts in a few milliseconds. Interrupts are messages (the kernel spec's
+``interrupt_mode``), so SIGINT is ignored here.
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    path = argv[argv.index("--socket") + 1]
+    connection_file = os.path.realpath(argv[argv.index("-f") + 1])
+    with open(connection_file) as f:
+        connection = f.read()
+    request = {"connection": connection, "connection_file": connection_file,
+               "cwd": os.getcwd(), "log": os.environ.get("COURSE_KERNEL_LOG", "")}
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(path)
+    client.sendall(json.dumps(request).encode() + b"\n")
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = client.recv(4096)
+        if not chunk:
+            print("fork server went away", file=sys.stderr)
+            return 1
+        reply += chunk
+    answer = json.loads(reply)
+    if "error" in answer:
+        print(f"fork server: {answer['error']}", file=sys.stderr)
+        return 1
+    code = answer["exit"]
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
