@@ -2,7 +2,8 @@
 
 Each submission is one Dask task. The task carries the submission's files (its notebook's
 JSON, not a path on a shared disk) and a reference to the course's grading files
-(``pool.course_files``: config, sources, ``utils``), scattered once to every worker. On a
+(``pool.course_files``: config, sources, ``utils``, the gradebook's copy), one task whose
+result every worker fetches once. On a
 Dask worker the task hands the submission to a long-lived grading process
 (``course.worker`` reading tasks from stdin) in a scratch course, with the same sandboxed,
 limited fork-server kernels as ``course grade`` on one machine, and returns the executed
@@ -94,6 +95,10 @@ class _RemoteGrader:
         return result
 
 
+def _files(files: dict[str, bytes]) -> dict[str, bytes]:
+    return files
+
+
 def execute_task(files: dict[str, bytes], opts: dict, sub: dict, sub_files: dict) -> dict:
     """The Dask task: grade one submission on this worker (see the module docstring)."""
     key = hashlib.sha256(json.dumps(sorted((k, hashlib.sha256(v).hexdigest())
@@ -108,9 +113,10 @@ def execute_task(files: dict[str, bytes], opts: dict, sub: dict, sub_files: dict
 
 
 def execute_on_dask(root: Path, subs: list[Submission], opts: Options, tmp: Path, bar,
-                    scheduler: str) -> dict[str, Path]:
+                    scheduler: str, done=None) -> dict[str, Path]:
     """Run the submissions as Dask tasks; return {key: local folder of the executed
-    notebook} for the successes (like ``pool.execute_parallel``)."""
+    notebook} for the successes, calling ``done(sub, folder)`` on each as it comes in
+    (like ``pool.execute_parallel``)."""
     from distributed import Client, as_completed
 
     executed: dict[str, Path] = {}
@@ -124,8 +130,13 @@ def execute_on_dask(root: Path, subs: list[Submission], opts: Options, tmp: Path
                 raise CourseError(f"the grading sandbox cannot start on Dask worker {worker} "
                                   f"({why}); install bubblewrap there, or pass "
                                   "--unsafe-no-sandbox")
-        files = client.scatter(course_files(root, sorted({s.assignment for s in subs})),
-                               broadcast=True, hash=True)
+        from . import gradebook
+
+        # the course's files as a task of their own, not scattered data: if a worker that
+        # holds them dies, the scheduler can make them again, where a scattered copy would
+        # be lost with every task that needs it
+        files = client.submit(_files, course_files(root, sorted({s.assignment for s in subs}),
+                                                   gradebook.db_url(root)), pure=False)
         futures = {}
         for sub in subs:
             record = {k: v for k, v in asdict(sub).items()
@@ -149,6 +160,8 @@ def execute_on_dask(root: Path, subs: list[Submission], opts: Options, tmp: Path
                     (folder / f"{sub.assignment}.ipynb").write_text(result["notebook"])
                     executed[sub.key] = folder
                     sub.notes += result.get("notes", [])
+                    if done:
+                        done(sub, folder)
                 else:
                     fail(sub, result.get("reason") or reason_from_log(result.get("log", "")))
             bar.update(1)

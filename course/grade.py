@@ -3,19 +3,19 @@
 1. Check every submission before running it (missing, renamed, corrupt, oversized,
    another assignment's notebook) and scan it for delegation and tampering.
 2. Execute the submissions with nbgrader's Autograde in N worker processes, each in
-   its own scratch course (``course.worker``), kernels limited in CPU time and memory
-   (``course.limited_kernel``); a submission that takes longer than the wall-time cap
-   (a loop of sleeps escapes the CPU limit) fails, and its worker is killed and
-   restarted on the rest of its queue.
-3. Score the executed notebooks into the real gradebook with one writer: nbgrader's
-   Autograde again, minus ``ClearOutput`` and ``Execute``, so the scores come from
-   nbgrader's own ``SaveAutoGrades`` exactly as a sequential ``nbgrader autograde``
-   would give them.
-4. Generate feedback (hidden tests hidden, see ``course.feedback``), export
-   ``grades.csv`` and write ``reports/grade_run.json`` for ``course report``.
+   its own scratch course (``course.worker``), kernels forked by a sandboxed fork server
+   and limited in CPU time and memory (``course.forkserver``); a submission that takes
+   longer than the wall-time cap (a loop of sleeps escapes the CPU limit) fails, and its
+   worker is killed and restarted on the rest of its queue. With ``--scheduler`` this
+   phase runs on a Dask cluster instead (``course.distributed``).
+3. Score each executed notebook into the real gradebook as it comes in, with one writer:
+   nbgrader's Autograde again, minus ``ClearOutput`` and ``Execute``, so the scores come
+   from nbgrader's own ``SaveAutoGrades`` exactly as a sequential ``nbgrader autograde``
+   would give them; then its feedback page (hidden tests hidden, see ``course.feedback``).
+4. Export ``grades.csv`` and write ``reports/grade_run.json`` for ``course report``.
 
 Course files are fingerprinted before the parallel phase and restored afterwards if
-any submission managed to change them.
+any submission managed to change them (without the sandbox, scoring waits for that).
 """
 
 from __future__ import annotations
@@ -112,30 +112,63 @@ def _inspect(sub: Submission, source) -> Submission:
 
 
 # ------------------------------------------------------------------------------ scoring
-def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None:
-    """Single writer: score executed notebooks into the gradebook with nbgrader."""
-    staging = root / STAGING
-    shutil.rmtree(staging, ignore_errors=True)
-    for sub in subs:
-        if sub.key in executed:
-            target = staging / sub.student / sub.assignment
-            shutil.copytree(executed[sub.key], target)
-            stamp = Path(sub.folder) / "timestamp.txt"
-            if stamp.exists():
-                shutil.copy2(stamp, target / "timestamp.txt")
-    try:
+class Scorer:
+    """The single writer: scores executed notebooks into the gradebook with nbgrader
+    (Autograde without ClearOutput and Execute), one submission at a time, as they come;
+    with ``feedback``, also writes each one's feedback page right after (``fed``)."""
+
+    def __init__(self, root: Path, feedback: bool = False):
+        self.root, self.feedback, self.fed = root, feedback, set()
+        self.staging = root / STAGING
+        shutil.rmtree(self.staging, ignore_errors=True)
         with contextlib.redirect_stdout(io.StringIO()):
-            api = gradebook.api(root, "score", submitted=STAGING)
-            for sub in subs:
-                if sub.key not in executed:
-                    continue
-                result = api.autograde(sub.assignment, sub.student, force=True, create=True)
-                if result["success"]:
-                    sub.status = "graded"
-                else:
-                    fail(sub, "scoring failed: " + reason_from_log(result.get("log", "")))
+            self.api = gradebook.api(root, "score", submitted=STAGING)
+
+    def __call__(self, sub: Submission, folder: Path) -> None:
+        target = self.staging / sub.student / sub.assignment
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(folder, target)
+        stamp = Path(sub.folder) / "timestamp.txt"
+        if stamp.exists():
+            shutil.copy2(stamp, target / "timestamp.txt")
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = self.api.autograde(sub.assignment, sub.student, force=True, create=True)
+        if result["success"]:
+            sub.status = "graded"
+            if self.feedback:
+                if not _feedback_one(str(self.root), sub.assignment, sub.student):
+                    sub.notes.append("feedback could not be generated")
+                self.fed.add(sub.key)
+        else:
+            fail(sub, "scoring failed: " + reason_from_log(result.get("log", "")))
+
+    def close(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None:
+    """Score every executed submission not scored yet (``Scorer``)."""
+    scorer = Scorer(root)
+    try:
+        for sub in subs:
+            if sub.key in executed and sub.status == "pending":
+                scorer(sub, executed[sub.key])
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        scorer.close()
+
+
+def export(root: Path) -> None:
+    """``nbgrader export`` in this process: grades.csv, with the plugin the course's
+    configuration names (nbgrader's CSV exporter by default)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+    from traitlets.utils.importstring import import_item
+
+    cfg = gradebook.config(root)
+    plugin = cfg.ExportApp.get("plugin_class", CsvExportPlugin)
+    plugin = import_item(plugin) if isinstance(plugin, str) else plugin
+    with contextlib.redirect_stdout(io.StringIO()), Gradebook(gradebook.db_url(root)) as gb:
+        plugin(config=cfg, to=str(root / "grades.csv")).export(gb)
 
 
 def read_scores(url: str, subs: list[Submission]) -> None:
@@ -185,7 +218,7 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
                 f"the grading sandbox cannot start here ({why}). Install bubblewrap "
                 "(apt-get install bubblewrap) on a kernel with user namespaces, or pass "
                 "--unsafe-no-sandbox to grade with kernels that can read the course's files.")
-    elif todo:
+    elif todo and not opts.sandbox:
         log("warning: grading WITHOUT the sandbox (--unsafe-no-sandbox): a submission can "
             "read source/, the gradebook and other students' work")
     url = gradebook.db_url(root)
@@ -195,32 +228,40 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
         + (f"Dask cluster {opts.scheduler}" if opts.scheduler else f"{opts.workers} workers"))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
-        snap = Snapshot(root, files_under(root, skip=SKIP_DIRS | {STAGING}), tmp / "backup")
+        snap = Snapshot(root, _watched(root, opts), tmp / "backup")
         _ensure_generated(root, names, url)
         executed = {}
         clock = time.perf_counter()
+        # In the sandbox no submission can reach the course's files, so each one is scored
+        # as soon as it is executed; without it, scoring waits for the files' check below.
+        scorer = Scorer(root, feedback=True) if opts.sandbox else None
         if todo:
             with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
                 if opts.scheduler:
                     from .distributed import execute_on_dask
 
-                    executed = execute_on_dask(root, todo, opts, tmp, bar, opts.scheduler)
+                    executed = execute_on_dask(root, todo, opts, tmp, bar, opts.scheduler,
+                                               scorer)
                 else:
-                    executed = execute_parallel(root, todo, opts, tmp, bar)
-        phases = {"execute (parallel)": time.perf_counter() - clock}
-        restored = _restore(root, snap)
+                    executed = execute_parallel(root, todo, opts, tmp, bar, scorer)
+        if scorer:
+            scorer.close()
+        phases = {"execute, score" + (" and feedback" if scorer else ""):
+                  time.perf_counter() - clock}
+        restored = _restore(root, snap, opts)
         if restored:
             log("course files changed during grading and were restored: " + ", ".join(restored))
         clock = time.perf_counter()
         score(root, todo, executed)
-        phases["score (one writer)"] = time.perf_counter() - clock
+        if not opts.sandbox:
+            phases["score (one writer)"] = time.perf_counter() - clock
     gradebook.add_students(url, sorted({s.student for s in subs}))
     read_scores(url, subs)
     clock = time.perf_counter()
-    _feedback(root, subs, opts.workers)
+    _feedback(root, [s for s in subs if not scorer or s.key not in scorer.fed], opts.workers)
     phases["feedback"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    workspace.nbgrader(root, "export", "--to", "grades.csv")
+    export(root)
     phases["export"] = time.perf_counter() - clock
     log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     for sub in subs:
@@ -237,12 +278,19 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
     return subs
 
 
-def _restore(root: Path, snap: Snapshot) -> list[str]:
+def _watched(root: Path, opts: Options) -> list[Path]:
+    """The course files a submission must not change. In the sandbox the gradebook is
+    scored during the run, so it changes by design (and no kernel can reach it)."""
+    files = files_under(root, skip=SKIP_DIRS | {STAGING})
+    return [p for p in files if not (opts.sandbox and p == root / "gradebook.db")]
+
+
+def _restore(root: Path, snap: Snapshot, opts: Options) -> list[str]:
     """Undo what submissions did to the course files; planted files in source/ or release/
     are removed (nbgrader would copy them into everyone's feedback)."""
     changed = snap.restore()
     notes = []
-    for rel in snap.new_files(files_under(root, skip=SKIP_DIRS | {STAGING})):
+    for rel in snap.new_files(_watched(root, opts)):
         planted = rel.startswith(("source/", "release/"))
         if planted:
             (root / rel).unlink()

@@ -1,6 +1,10 @@
-"""Start an IPython kernel under resource limits (used by ``course grade``).
+"""Start one grading kernel on its own, under resource limits.
 
     python -m course.limited_kernel --cpu SECONDS --mem-mb MB -f CONNECTION_FILE
+
+``course grade`` forks its kernels from a fork server (``course.forkserver``), which sets the
+same limits and runs the same ``GradingKernel``; this launcher starts one such kernel the
+ordinary way, for the kernel guard's tests and for debugging a submission by hand.
 
 RLIMIT_CPU caps the CPU time of the whole notebook run (an infinite loop that
 escapes the per-cell timeout ends with the kernel, not with the class's grading),

@@ -1,8 +1,9 @@
 """The grading workers: N processes that execute submissions with nbgrader, in parallel.
 
-Each worker (``course.worker``) gets its own scratch course (a "shard": the config, the
-sources, a private copy of ``utils``, its share of the submissions) and a kernel spec
-whose kernels are limited in CPU time and memory (``course.limited_kernel``). Workers
+Each worker (``course.worker``, forked from this process) gets its own scratch course (a
+"shard": the config, the sources, a copy of the gradebook, a private copy of ``utils``, its
+share of the submissions) and a kernel spec whose kernels are forked by the shard's fork
+server, limited in CPU time and memory (``course.forkserver``). Workers
 print one JSON line per submission; this module reads them, shows progress, enforces
 the per-submission wall-time cap (a loop of sleeps escapes the CPU limit) by killing
 and restarting a worker on the rest of its queue, and never lets one submission's
@@ -12,6 +13,7 @@ failure cost another.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import queue
@@ -25,9 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import utils
-
-from . import sandbox
+from . import gradebook, sandbox
 
 
 @dataclass
@@ -133,14 +133,17 @@ def prepare_kernel(shard: Path) -> None:
     runtime_dir(shard).mkdir(exist_ok=True)
 
 
-def course_files(root: Path, names: list[str]) -> dict[str, bytes]:
+def course_files(root: Path, names: list[str], url: str | None = None) -> dict[str, bytes]:
     """What a shard grades with, as {relative path: contents}: the nbgrader config, the
-    assignments' source folders and the course's ``utils`` (for ``lib/utils``). A Dask task
-    carries this instead of a path on a shared disk."""
+    assignments' source folders and the course's ``utils`` (for ``lib/utils``), and a copy
+    of the gradebook when it is a SQLite file (``url``), so that workers need not generate
+    the assignments again. A Dask task carries this instead of a path on a shared disk."""
     skip = {".ipynb_checkpoints", "__pycache__"}
     files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
+    if url and url.startswith("sqlite:///") and Path(url[len("sqlite:///"):]).is_file():
+        files["gradebook.db"] = Path(url[len("sqlite:///"):]).read_bytes()
     trees = [(root / "source" / name, f"source/{name}") for name in names]
-    trees.append((Path(utils.__file__).parent, "lib/utils"))
+    trees.append((Path(importlib.util.find_spec("utils").origin).parent, "lib/utils"))
     for top, prefix in trees:
         for path in sorted(top.rglob("*")):
             if path.is_file() and not skip & set(path.relative_to(top).parts):
@@ -192,27 +195,73 @@ def submission_files(sub: Submission) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+class _Forked:
+    """A worker process forked from this one (nbgrader already imported: a worker costs
+    no interpreter start-up), in its own session, its stdout a pipe to us."""
+
+    def __init__(self, argv: list[str], env: dict, log: Path):
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker
+            code = 1
+            try:
+                os.setsid()
+                os.close(read)
+                os.dup2(write, 1)
+                os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
+                sys.stdout = open(1, "w", buffering=1)  # noqa: SIM115
+                sys.stderr = open(2, "w", buffering=1)  # noqa: SIM115
+                os.environ.clear()
+                os.environ.update(env)
+                from . import worker
+
+                code = worker.main(argv)
+            except BaseException:  # noqa: BLE001 -- into the worker's log, for last_error
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        os.close(write)
+        self.stdout = open(read)  # noqa: SIM115 -- closed by the pump at EOF
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
 class _Worker:
     def __init__(self, shard: Path, tasks: list[Submission], env: dict, lines: queue.Queue):
         self.shard, self.pending, self.env, self.lines = shard, list(tasks), env, lines
-        self.proc: subprocess.Popen | None = None
+        self.proc: _Forked | None = None
         self.last = time.monotonic()
         self.killed = False  # by us, for going over the cap
 
     def start(self) -> None:
         self.killed = False
+        if self.proc:
+            self.proc.wait()  # reaped: no zombie
         args = [f"{s.assignment}:{s.student}" for s in self.pending]
-        log = open(self.shard / "worker.log", "a")  # noqa: SIM115 -- closed with the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "course.worker", str(self.shard),
-                                      *args], stdout=subprocess.PIPE, stderr=log, text=True,
-                                     env=self.env, start_new_session=True)
+        self.proc = _Forked([str(self.shard), *args], self.env, self.shard / "worker.log")
         self.last = time.monotonic()
         proc = self.proc
         threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
 
     def _pump(self, proc) -> None:
-        for line in proc.stdout:
-            self.lines.put((self, proc, line))
+        with proc.stdout:
+            for line in proc.stdout:
+                self.lines.put((self, proc, line))
         self.lines.put((self, proc, None))
 
     def last_error(self) -> str:
@@ -243,13 +292,14 @@ def reason_from_log(log: str) -> str:
 
 
 def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Path,
-                     bar) -> dict[str, Path]:
-    """Run the submissions in worker shards; return {key: executed folder} of successes."""
+                     bar, done=None) -> dict[str, Path]:
+    """Run the submissions in worker shards; return {key: executed folder} of successes.
+    ``done(sub, folder)``, if given, is called for each success as soon as it comes in."""
     executed: dict[str, Path] = {}
     lines: queue.Queue = queue.Queue()
     workers = []
     n = max(1, min(opts.workers, len(subs)))
-    files = course_files(root, sorted({s.assignment for s in subs}))
+    files = course_files(root, sorted({s.assignment for s in subs}), gradebook.db_url(root))
     for i in range(n):
         share = subs[i::n]
         shard = tmp / f"shard{i}"
@@ -297,11 +347,16 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         if result["success"] and (folder / f"{sub.assignment}.ipynb").exists():
             executed[sub.key] = folder
             sub.notes += result.get("notes", [])
+            if done:
+                done(sub, folder)
         else:
             fail(sub, reason_from_log(result.get("log", "")))
         _tick(bar, subs)
         if not worker.pending:
             live.discard(worker)
+    for w in workers:  # each ends on its own once its queue is done
+        if w.proc:
+            w.proc.wait()
     return executed
 
 

@@ -45,8 +45,12 @@ class Grader:
         self.api = gradebook.api(Path(shard), "execute",
                                  db_url="sqlite:///" + os.path.join(shard, "gradebook.db"),
                                  kernel_ipc=os.environ.get("COURSE_KERNEL_IPC"))
-        self.generated: set[str] = set()
-        self.pristine: Snapshot | None = None
+        # a copy of the course's gradebook already holds the assignments it has generated
+        url = "sqlite:///" + os.path.join(shard, "gradebook.db")
+        self.generated = {p.name for p in (Path(shard) / "source").iterdir()
+                          if Path(shard, "gradebook.db").exists()
+                          and gradebook.has_notebooks(url, p.name)}
+        self.pristine = _snapshot(shard)
         # kernel-writable: the kernels' sockets, connection files and logs
         self.logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))
         self.logs.mkdir(exist_ok=True)

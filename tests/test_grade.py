@@ -404,14 +404,15 @@ def test_a_slow_submission_is_capped_and_the_worker_goes_on(tmp_path):
 
 
 def _grading_processes() -> list[str]:
-    """Command lines of live grading kernels and workers (read from /proc)."""
+    """Command lines of live grading kernels, their clients and fork servers (from /proc)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # the process ended while we looked
-        if "limited_kernel.py" in text or "course.worker" in text or "bwrap" in text:
+        if "forkserver.py --fd" in text or "forkclient.py --socket" in text \
+                or text.split(" ")[0].endswith("bwrap"):
             found.append(text)
     return found
 
