@@ -263,7 +263,7 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
     clock = time.perf_counter()
     export(root)
     phases["export"] = time.perf_counter() - clock
-    log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
+    log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items() if v >= 0.05))
     for sub in subs:
         if sub.status in ("graded", "failed"):
             manifest[sub.key] = {"digest": sub.digest, "status": sub.status,
