@@ -41,6 +41,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
@@ -69,9 +70,12 @@ def _mount(source, target, fstype, flags, data=None) -> None:
 
 def preload() -> None:
     """What every grading kernel imports, imported once here (before any fork)."""
+    import ipykernel.debugger  # noqa: F401 -- (and debugpy, when it is installed)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.debugger  # noqa: F401 -- imported by every kernel's start-up
     import matplotlib
+    import matplotlib_inline.backend_inline  # noqa: F401
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
@@ -269,6 +273,8 @@ def main(argv: list[str]) -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # ends with its worker
     listener = socket.socket(fileno=opts.fd)
     preload()
+    if threading.active_count() != 1:  # forking a process with threads is not safe
+        raise SystemExit(f"fork server: {threading.active_count()} threads after the imports")
     serve(listener, opts)
 
 

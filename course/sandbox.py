@@ -79,7 +79,7 @@ def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
     inside_env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                   "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB,
                   "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
-                  "OMP_NUM_THREADS": "1", **(env or {})}
+                  "OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})}
     for key, value in inside_env.items():
         argv += ["--setenv", key, value]
     return [*argv, "--chdir", INSIDE_AUTOGRADED, "--", *command]
