@@ -30,6 +30,12 @@ def test_assert_equal_and_choice():
         G.assert_equal(9, 10, "epochs")
     with pytest.raises(AssertionError, match="must be one of"):
         G.assert_choice("e", {"a", "b"}, "Q2")
+    # an unanswered question (the handed-out `...`) gets told so, not "got Ellipsis"
+    with pytest.raises(AssertionError, match=r"Q2 is not answered yet: replace the `...` with "
+                                             r"one of \['a', 'b'\]"):
+        G.assert_choice(..., {"a", "b"}, "Q2")
+    with pytest.raises(AssertionError, match="Q3 is not answered yet"):
+        G.assert_close(..., 0.25, "Q3")
 
 
 def test_assert_no_float_errors():

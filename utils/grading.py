@@ -49,6 +49,9 @@ def _with_hint(message: str, hint: str | None) -> str:
 def _as_numeric(value, name: str, hint: str | None) -> np.ndarray:
     if value is None:
         raise CheckFailed(_with_hint(f"{name} is None: did you forget to `return` it?", hint))
+    if value is Ellipsis:  # the placeholder a check-yourself question is handed out with
+        raise CheckFailed(_with_hint(f"{name} is not answered yet: replace the `...` with "
+                                     "your number", hint))
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -129,6 +132,9 @@ def assert_no_float_errors(fn, *args, name: str | None = None, hint: str | None 
 
 def assert_choice(answer, options, name: str) -> None:
     """Check that a check-yourself answer is one of the allowed options (format only)."""
+    if answer is Ellipsis:  # the placeholder it is handed out with
+        raise CheckFailed(f"{name} is not answered yet: replace the `...` with one of "
+                          f"{sorted(options)!r}")
     if answer not in options:
         raise CheckFailed(f"{name} must be one of {sorted(options)!r}, got {answer!r}")
 

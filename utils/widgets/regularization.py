@@ -172,11 +172,15 @@ class DropoutExplorer(Widget):
         self.axes[0].set_ylim(0, top)
         self.axes[2].set_ylim(0, top)
         kept = cache["mask"].mean()
-        self.summary.value = (f"kept {100 * kept:.0f}% of the units (expected "
-                              f"{100 * (1 - c['p']):.0f}%); mean activation "
-                              f"<b>{self.A.mean():.3f}</b>, mean output <b>{out.mean():.3f}</b>"
-                              + (f" (kept units scaled by 1/(1 - p) = {1 / (1 - c['p']):.2f})"
-                                 if c["training"] else " (test time: unchanged)"))
+        means = (f"mean activation <b>{self.A.mean():.3f}</b>, mean output "
+                 f"<b>{out.mean():.3f}</b>")
+        if c["training"]:
+            self.summary.value = (f"kept {100 * kept:.0f}% of the units (expected "
+                                  f"{100 * (1 - c['p']):.0f}%); {means} (kept units scaled by "
+                                  f"1/(1 - p) = {1 / (1 - c['p']):.2f})")
+        else:
+            self.summary.value = ("test time: every unit is kept and nothing is scaled; "
+                                  + means)
 
 
 def dropout_explorer():
