@@ -54,8 +54,8 @@ class Grader:
         # kernel-writable: the kernels' sockets, connection files and logs
         self.logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))
         self.logs.mkdir(exist_ok=True)
-        options = Options(**json.loads((Path(shard) / "options.json").read_text()))
-        start_fork_server(Path(shard), options)  # ends with this process
+        self.options = Options(**json.loads((Path(shard) / "options.json").read_text()))
+        self.server = start_fork_server(Path(shard), self.options)  # ends with this process
 
     def _generate(self, assignment: str) -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for our JSON lines
@@ -70,6 +70,11 @@ class Grader:
         """Execute one submission (submitted/<student>/<assignment>); its run record."""
         if assignment not in self.generated:
             self._generate(assignment)
+        notes = []
+        if self.server.poll() is not None:  # ended by an earlier submission: a new one
+            self.server = start_fork_server(Path(self.shard), self.options)
+            notes.append("grading: the kernel server had ended after the previous submission "
+                         "and was started again")
         for left in self.logs.iterdir():  # nothing of the last kernel is left for the next
             if left.is_dir() and not left.is_symlink():
                 shutil.rmtree(left, ignore_errors=True)
@@ -82,7 +87,6 @@ class Grader:
         with contextlib.redirect_stdout(io.StringIO()):
             result = self.api.autograde(assignment, student, force=True, create=True)
         flags = read_log(str(log_path))
-        notes = []
         if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")

@@ -158,3 +158,32 @@ def test_without_isolation_kernels_are_still_fresh_forks(tmp_path):
         assert run(shard, "alice", "import utils; utils.LEFT_BY_ALICE = 1; print('ok')") == ["ok"]
         assert run(shard, "bob", "import utils; print(hasattr(utils, 'LEFT_BY_ALICE'))") == \
             ["False"]
+
+
+KILL_THE_SERVER = r"""
+import os, signal
+tried = []
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    try:
+        cmd = open(f'/proc/{pid}/cmdline', 'rb').read()
+    except OSError:
+        continue
+    if b'forkserver.py' in cmd or b'bwrap' in cmd:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+            tried.append('killed?')
+        except OSError as exc:
+            tried.append(type(exc).__name__)
+print(sorted(set(tried)))
+"""
+
+
+@needs_sandbox
+def test_a_kernel_cannot_end_the_server_for_the_next_student(tmp_path):
+    """The server's processes are listed in /proc but out of a kernel's PID namespace: their
+    numbers name other processes there (or none), so a kill misses them. (Here one of
+    those numbers is the kernel's own: mallory may end her own kernel, nobody else's.)"""
+    with fork_server(tmp_path, isolate=True) as shard:
+        with contextlib.suppress(Exception):
+            run(shard, "mallory", KILL_THE_SERVER)
+        assert run(shard, "bob", "print(6 * 7)") == ["42"]

@@ -422,3 +422,24 @@ def test_bad_limits_are_refused():
     assert proc.returncode == 2 and "--workers must be at least 1" in proc.stderr
     proc = course("grade", "--submission-cap", "0")
     assert proc.returncode == 2 and "--submission-cap" in proc.stderr
+
+
+def test_a_killed_kernel_server_is_started_again_for_the_next_student(tmp_path):
+    """Without the sandbox a kernel can reach its fork server: one that kills it costs only
+    its own run; the worker starts a new server for the next student."""
+    workspace.make_course_dir(tmp_path, [A])
+    release = read(workspace.generate(tmp_path, A))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    killer = ("import os, signal\nshard = os.getcwd().rsplit('/autograded/', 1)[0].encode()\n"
+              "for p in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+              "    try:\n        cmd = open(f'/proc/{p}/cmdline', 'rb').read()\n"
+              "    except OSError:\n        continue\n"
+              "    if b'forkserver.py' in cmd and shard + b'/autograded' in cmd:\n"
+              "        os.kill(int(p), signal.SIGKILL)")  # its own worker's server only
+    workspace.submit(tmp_path, A, "a_killer", _with_cell(solved, killer))
+    workspace.submit(tmp_path, A, "b_solved", solved)
+    proc = course("--root", str(tmp_path), "grade", "--workers", "1", "--unsafe-no-sandbox")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores = workspace.scores(tmp_path, A)
+    assert sum(score for score, _ in scores["b_solved"].values()) == 30.0, proc.stdout
+    assert "kernel server had ended" in proc.stdout.split("b_solved", 1)[1], proc.stdout
