@@ -13,6 +13,7 @@ failure cost another.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
@@ -201,11 +202,17 @@ class _Forked:
 
     def __init__(self, argv: list[str], env: dict, log: Path):
         read, write = os.pipe()
+        parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:  # the worker
             code = 1
             try:
                 os.setsid()
+                # if course grade ends (Ctrl-C, killed), so does the worker, and with it
+                # its kernel server and kernels
+                ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:
+                    os._exit(1)
                 os.close(read)
                 os.dup2(write, 1)
                 os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)

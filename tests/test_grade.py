@@ -443,3 +443,45 @@ def test_a_killed_kernel_server_is_started_again_for_the_next_student(tmp_path):
     scores = workspace.scores(tmp_path, A)
     assert sum(score for score, _ in scores["b_solved"].values()) == 30.0, proc.stdout
     assert "kernel server had ended" in proc.stdout.split("b_solved", 1)[1], proc.stdout
+
+
+def test_killing_course_grade_ends_its_workers_and_kernels(tmp_path):
+    """course grade killed outright (no clean-up of its own) still takes everything it started
+    with it: workers, kernel servers, kernels."""
+    workspace.make_course_dir(tmp_path, [A])
+    release = read(workspace.generate(tmp_path, A))
+    looping = fill_answers(release, read(notebook_path(ROOT, "source", A)), [
+        Mistake("sleeps", "relu_answer", ("relu_tests",), "import time\ntime.sleep(600)")])
+    for i in range(4):
+        workspace.submit(tmp_path, A, f"s{i}", looping)
+    proc = subprocess.Popen([sys.executable, "-m", "course", "--root", str(tmp_path), "grade",
+                             "--workers", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    scratch: set[str] = set()  # course grade's scratch folder, from its workers' folders
+
+    def ours() -> list[str]:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cwd = os.readlink(cmdline.parent / "cwd")
+            except OSError:
+                continue
+            if str(tmp_path) in text:
+                scratch.update(re.findall(r"^(/.*?/course-grade-[^/]+)/", cwd + "/"))
+            if str(tmp_path) in text or any(s in text for s in scratch):
+                found.append(text)
+        return found
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("forkserver.py" in t for t in ours()):
+        time.sleep(0.5)
+    assert any("forkserver.py" in t for t in ours()), "grading never started"
+    proc.kill()
+    proc.wait(timeout=60)
+    # at once: well before the running submissions (cells of time.sleep, 15 s timeout) end
+    deadline = time.monotonic() + 5
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ours() == []
