@@ -17,10 +17,8 @@ fails alone: its grading process is killed and started again for the next task.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import select
 import subprocess
 import sys
@@ -36,6 +34,7 @@ from .pool import (
     Submission,
     course_files,
     fail,
+    kill_group,
     make_shard,
     place_submission,
     reason_from_log,
@@ -62,10 +61,7 @@ class _RemoteGrader:
             text=True, env=self.env, start_new_session=True)
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, 9)
-            self.proc.wait()
+        kill_group(self.proc)
         self.proc = None
 
     def grade(self, sub: Submission, files: dict[str, bytes]) -> dict:

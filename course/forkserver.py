@@ -63,9 +63,8 @@ def _bytes(value) -> bytes | None:
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
-    enc = _bytes
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {target}")
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags),
+                       _bytes(data)), f"mount {target}")
 
 
 def preload() -> None:

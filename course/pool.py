@@ -280,10 +280,15 @@ class _Worker:
         return f" ({lines[-1].strip()[:200]})" if lines else ""
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        kill_group(self.proc)
+
+
+def kill_group(proc) -> None:
+    """End a worker and everything in its session (its kernel server and kernels)."""
+    if proc and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def reason_from_log(log: str) -> str:
