@@ -10,7 +10,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from course.feedback import HideHiddenTestDetails
+from course.feedback import FeedbackExporter, HideHiddenTestDetails
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -37,3 +37,5 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # traceback (HideHiddenTestDetails, which must run first).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests,
                                     CSSHTMLHeaderPreprocessor]
+# nbconvert's HTMLExporter with its templates compiled once per process (course/feedback.py)
+c.GenerateFeedback.exporter_class = FeedbackExporter

@@ -91,7 +91,11 @@ def kernel_start(forked: bool, tmp: Path) -> float:
         argv = [sys.executable, str(Path(pool.__file__).with_name("limited_kernel.py")),
                 "--cpu", "60", "--mem-mb", "2048", "-f", "{connection_file}"]
     try:
+        from course.readyclient import ReadyClient
+
         km = AsyncKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
+        if forked:  # course grade's workers use this client (gradebook.config)
+            km.client_factory = ReadyClient
         km._kernel_spec = KernelSpec(argv=argv, display_name="grading", language="python",
                                      interrupt_mode="message")
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy")])

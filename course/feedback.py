@@ -14,6 +14,10 @@ from __future__ import annotations
 import re
 
 import nbformat
+from jinja2 import BytecodeCache
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -122,3 +126,45 @@ class HideHiddenTestDetails(Preprocessor):
         name = error.get("ename", "Error")
         return nbformat.v4.new_output("error", ename=name, evalue=message,
                                       traceback=[f"{name}: {message}"])
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja bytecode kept in memory: a template is compiled once per process (a changed
+    template has another checksum and is compiled again)."""
+
+    def __init__(self):
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)", re.IGNORECASE)
+NO_ALT_TEXT = "No description has been provided for this image"
+
+
+class FeedbackExporter(HTMLExporter):
+    """``HTMLExporter`` with compiled templates reused and alt text added without a
+    second HTML parse (``c.GenerateFeedback.exporter_class`` in nbgrader_config.py)."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED
+        return environment
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        # HTMLExporter.from_notebook_node up to its BeautifulSoup pass
+        info = nb.metadata.get("language_info", {})
+        lexer = info.get("pygments_lexer", info.get("name"))
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return _IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT_TEXT}"', html), resources

@@ -55,6 +55,8 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
         cfg.KernelManager.transport = "ipc"
         cfg.KernelManager.ip = kernel_ipc
     if phase == "execute":
+        # ready at the kernel's first idle status, not after 0.2 s of silence (readyclient)
+        cfg.AsyncKernelManager.client_factory = "course.readyclient.ReadyClient"
         cfg.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
                                                  ClearMetadataPreprocessor, LimitOutput,
                                                  CheckCellMetadata]

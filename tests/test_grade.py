@@ -364,6 +364,33 @@ def test_nothing_to_grade_is_an_error(tmp_path):
     assert proc.returncode == 2 and "nothing to grade" in proc.stderr
 
 
+def test_feedback_exporter_writes_the_page_nbconverts_exporter_writes(graded):
+    # FeedbackExporter skips HTMLExporter's BeautifulSoup pass and reuses compiled
+    # templates: the page must stay the same, images included (each gets its alt text)
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+
+    from course.feedback import NO_ALT_TEXT, FeedbackExporter
+
+    dest, _, _, _ = graded
+    nb = read(dest / "autograded" / "wrong" / A / f"{A}.ipynb")
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+           "AAAABJRU5ErkJggg==")
+    plot = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+    nb.cells.append(plot)
+
+    def page(exporter) -> str:
+        html, _ = exporter(template_name="classic").from_notebook_node(nb)
+        html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "id", html)
+        return str(BeautifulSoup(html, features="html.parser"))
+
+    ours, theirs = page(FeedbackExporter), page(HTMLExporter)
+    assert ours == theirs
+    assert f'alt="{NO_ALT_TEXT}"' in ours and png in ours
+    assert page(FeedbackExporter) == ours  # a second page from the compiled templates
+
+
 def test_feedback_helpers():
     source = "a = 1\n### BEGIN HIDDEN TESTS\nassert x == 3\n### END HIDDEN TESTS\n"
     assert hidden_line_numbers(source) == {3}
