@@ -39,10 +39,11 @@ def course_root() -> Path:
 
 
 def assignments(root: Path | None = None) -> list[str]:
-    """Assignment names: the folders of ``source/`` holding a notebook of the same name."""
+    """Assignment names: the folders of ``source/`` holding a notebook of the same name, the
+    chapters (``ch1_...``) first, in order, then the rest (the case study)."""
     root = root or course_root()
-    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
+    return sorted((p.parent.name for p in (root / "source").glob("*/*.ipynb")
+                   if p.stem == p.parent.name), key=lambda n: (not n.startswith("ch"), n))
 
 
 def resolve(names, root: Path | None = None) -> list[str]:

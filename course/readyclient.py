@@ -37,6 +37,9 @@ class ReadyClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
+    # AsyncKernelClient binds wait_for_ready to the base class's method at class creation
+    wait_for_ready = _async_wait_for_ready
+
     @staticmethod
     async def _reply_to(request: str, channel, wait: float):
         """The message on ``channel`` answering ``request``, or None after ``wait`` s."""

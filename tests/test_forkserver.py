@@ -187,3 +187,21 @@ def test_a_kernel_cannot_end_the_server_for_the_next_student(tmp_path):
         with contextlib.suppress(Exception):
             run(shard, "mallory", KILL_THE_SERVER)
         assert run(shard, "bob", "print(6 * 7)") == ["42"]
+
+
+def test_grading_kernels_are_ready_at_their_first_idle_status(tmp_path):
+    # the workers' nbgrader configuration picks ReadyClient, and its wait_for_ready is its
+    # own (AsyncKernelClient binds the base class's at class creation: an override of
+    # _async_wait_for_ready alone would be silently ignored)
+    from course import gradebook
+    from course.notebooks import course_root
+    from course.readyclient import ReadyClient
+
+    shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    cfg = gradebook.config(tmp_path, "execute")
+    assert cfg.AsyncKernelManager.client_factory == "course.readyclient.ReadyClient"
+    assert ReadyClient.wait_for_ready is ReadyClient._async_wait_for_ready
+    km = AsyncKernelManager(kernel_name="python3", client_factory=ReadyClient)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    NotebookClient(nb, km=km, timeout=60).execute()
+    assert nb.cells[0].outputs[0]["text"] == "42\n"

@@ -15,6 +15,7 @@ One module per concept, in chapter order:
     augmentation    digit images, flips, rotations, shifts, noise        (chapter 5)
     gradients    vanishing/exploding gradients, residual layers, clipping (chapter 6)
     rnn          RNN and LSTM cells, BPTT, sequence tasks and training (chapter 7)
+    frameworks   the same networks in Keras 3: set-up and conversions    (case study)
     training     the one training loop every chapter uses (``train``, ``fit``)
     data         seeded synthetic data sets (house prices, moons, circles, ...)
     plots        activation curves, decision boundaries, logic gates
@@ -29,6 +30,7 @@ from . import (
     activations,
     augmentation,
     data,
+    frameworks,
     gradcheck,
     gradients,
     grading,
@@ -68,8 +70,8 @@ from .perceptron import LOGIC_GATES, logic_gate, train_perceptron
 widgets.quiet_plots_under_grading()
 
 __all__ = [
-    "activations", "data", "gradcheck", "grading", "graph", "init", "losses", "mlp", "optim",
-    "perceptron", "plots", "training", "widgets", "regularization", "normalization",
+    "activations", "data", "frameworks", "gradcheck", "grading", "graph", "init", "losses",
+    "mlp", "optim", "perceptron", "plots", "training", "widgets", "regularization", "normalization",
     "augmentation", "gradients", "rnn",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",

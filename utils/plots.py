@@ -8,7 +8,8 @@ import numpy as np
 from ._checks import as_float_array, check_int
 from .activations import ACTIVATIONS, get_activation
 
-__all__ = ["activation_curve", "plot_activations", "plot_decision_boundary", "plot_gate"]
+__all__ = ["activation_curve", "plot_activations", "plot_decision_boundary", "plot_gate",
+           "plot_loss_overlay", "plot_paths_on_surface"]
 
 
 def activation_curve(name: str, z=None, alpha: float = 0.01):
@@ -118,4 +119,63 @@ def plot_gate(X, t, w=None, b=None, ax=None, title=None):
     ax.set_ylabel("$x_2$")
     if title:
         ax.set_title(title)
+    return ax.figure
+
+
+def plot_loss_overlay(histories: dict, title: str | None = None):
+    """Two or more loss histories of the same run, overlaid, and how far apart they are.
+
+    ``histories`` maps a label to a loss history (one value per epoch); the first one is
+    the reference. Left: the curves (the first solid, the others dashed on top of it).
+    Right: |history - reference| per epoch on a log scale; exact zeros are drawn at 1e-18.
+    """
+    if len(histories) < 2:
+        raise ValueError("give at least two histories to overlay (label -> losses)")
+    curves = {label: as_float_array(h, f"history {label!r}", ndim=1)
+              for label, h in histories.items()}
+    (ref_label, ref), *others = curves.items()
+    for label, h in others:
+        if h.shape != ref.shape:
+            raise ValueError(f"history {label!r} has {h.size} values, {ref_label!r} {ref.size}")
+    fig, (ax_loss, ax_diff) = plt.subplots(1, 2, figsize=(10, 3.6))
+    epochs = np.arange(ref.size)
+    ax_loss.plot(epochs, ref, lw=4, alpha=0.45, label=ref_label)
+    for i, (label, h) in enumerate(others, start=1):
+        ax_loss.plot(epochs, h, "--", lw=1.5, color=f"C{i}", label=label)
+        gap = np.maximum(np.abs(h - ref), 1e-18)
+        ax_diff.semilogy(epochs, gap, color=f"C{i}", lw=1,
+                         label=f"|{label} - {ref_label}| (max {np.abs(h - ref).max():.1e})")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title=title or "the same run, twice")
+    ax_loss.legend()
+    ax_diff.set(xlabel="epoch", ylabel="absolute difference", ylim=(1e-18, 1.0),
+                title="how far apart (float64 has about 16 digits)")
+    ax_diff.axhline(np.finfo(np.float64).eps, color="k", lw=0.8, ls=":")
+    ax_diff.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_paths_on_surface(surface: str, paths: dict, ax=None, title: str | None = None):
+    """Paths of optimisers (label -> array (k, 2)) over the contours of one of
+    ``utils.optim``'s 2-D surfaces; paths drawn later are dashed, on top of the first."""
+    from .optim import SURFACES
+
+    if surface not in SURFACES:
+        raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
+    surf = SURFACES[surface]
+    x0, x1, y0, y1 = surf.box
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    gz = surf.f(np.stack([gx, gy], axis=-1))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    levels = np.unique(np.quantile(gz, np.linspace(0.0, 1.0, 20) ** 2))
+    ax.contour(gx, gy, gz, levels=levels, cmap="viridis", linewidths=0.7)
+    for i, (label, path) in enumerate(paths.items()):
+        path = as_float_array(path, f"path {label!r}", ndim=2)
+        style = {"lw": 3, "alpha": 0.4} if i == 0 else {"ls": "--", "lw": 1.2}
+        ax.plot(path[:, 0], path[:, 1], marker="." if i == 0 else None, label=label, **style)
+    ax.plot(*surf.start, "ks", ms=5)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$w_1$", ylabel="$w_2$",
+           title=title or surf.name)
+    ax.legend(fontsize=8)
     return ax.figure

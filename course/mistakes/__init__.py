@@ -23,6 +23,7 @@ _MODULES = [
     "ch5_regularization",
     "ch6_gradients",
     "ch7_rnn_lstm",
+    "case_study_keras",
 ]
 
 
