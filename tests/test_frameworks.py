@@ -20,9 +20,13 @@ from utils import frameworks as fw
 
 keras = fw.keras_backend()
 EXACT = 1e-12
+# Keras's own get_weights() calls np.array on its variables (a NumPy 2 deprecation inside Keras)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
 
 def _gap(a, b) -> float:
+    a, b = (x.numpy() if hasattr(x, "numpy") else x for x in (a, b))  # Keras variables, arrays
     return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
 
 
