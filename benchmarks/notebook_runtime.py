@@ -22,7 +22,6 @@ from nbclient import NotebookClient
 
 from course.notebooks import assignments, course_root, notebook_path
 
-
 BUDGET = {"case_study_keras": 20.0}  # seconds; every other notebook: 10
 
 
