@@ -57,6 +57,9 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
     if phase == "execute":
         # ready at the kernel's first idle status, not after 0.2 s of silence (readyclient)
         cfg.AsyncKernelManager.client_factory = "course.readyclient.ReadyClient"
+        # the outputs are in once the last cell has run: end the kernel's client at once (the
+        # fork server then ends the kernel) instead of asking it to shut down and polling
+        cfg.Execute.shutdown_kernel = "immediate"
         cfg.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
                                                  ClearMetadataPreprocessor, LimitOutput,
                                                  CheckCellMetadata]

@@ -319,9 +319,8 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         for sub in share:
             place_submission(shard, sub, submission_files(sub))
         workers.append(_Worker(shard, share, worker_env, lines))
+        workers[-1].start()  # at once: its kernel server starts while the next shard is made
     by_key = {s.key: s for s in subs}
-    for w in workers:
-        w.start()
     live = set(workers)
     while live:
         for w in list(live):  # checked on every turn: busy workers must not starve it

@@ -28,8 +28,9 @@ class ReadyClient(AsyncKernelClient):
         while True:
             request = self.kernel_info()
             reply = await self._reply_to(request, self.shell_channel, wait=1.0)
-            # IOPub may join late (a "slow joiner"): then its idle is lost and we ask again
-            if reply is not None and await self._idle_of(request, wait=0.5):
+            # IOPub may join late (a "slow joiner"): then that idle is lost, and asking again
+            # at once is quicker than waiting for it
+            if reply is not None and await self._idle_of(request, wait=0.05):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
