@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from html import unescape
 from pathlib import Path
@@ -163,9 +164,9 @@ def build_class(dest: Path, port: int) -> dict[str, object]:
     return expected
 
 
-def course(*args):
+def course(*args, env=None):
     return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True,
-                          text=True, timeout=1200)
+                          text=True, timeout=1200, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -420,26 +421,32 @@ def test_a_slow_submission_is_capped_and_the_worker_goes_on(tmp_path):
     workspace.submit(tmp_path, A, "a_sleeper", slow)
     workspace.submit(tmp_path, A, "b_solved", solved)
     workspace.submit(tmp_path, A, "c_solved", solved)
-    proc = course("--root", str(tmp_path), "grade", "--workers", "1", "--submission-cap", "25")
+    # course grade's shards, where its processes name them: short (a socket path is at most
+    # 107 bytes) and ours alone (other tests may be grading at the same time)
+    scratch = Path(tempfile.mkdtemp(prefix="cg-"))
+    proc = course("--root", str(tmp_path), "grade", "--workers", "1", "--submission-cap", "25",
+                  env={**os.environ, "TMPDIR": str(scratch)})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     record = json.loads((tmp_path / "reports" / "grade_run.json").read_text())
     assert record[f"{A}/a_sleeper"]["status"] == "failed"
     assert record[f"{A}/a_sleeper"]["reason"] == "took longer than the 25 s cap"
     assert _csv_scores(tmp_path) == {"a_sleeper": 0.0, "b_solved": 30.0, "c_solved": 30.0}
     time.sleep(2)  # the orphaned kernel notices its parent is gone within a second
-    assert _grading_processes() == [], "a grading process outlived course grade"
+    assert _grading_processes(str(scratch)) == [], "a grading process outlived course grade"
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grading_processes() -> list[str]:
-    """Command lines of live grading kernels, their clients and fork servers (from /proc)."""
+def _grading_processes(under: str) -> list[str]:
+    """Command lines of live grading kernels, their clients and fork servers (from /proc)
+    that name a path ``under`` (other tests may be grading at the same time)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # the process ended while we looked
-        if "forkserver.py --fd" in text or "forkclient.py --socket" in text \
-                or text.split(" ")[0].endswith("bwrap"):
+        if under in text and ("forkserver.py --fd" in text or "forkclient.py --socket" in text
+                              or text.split(" ")[0].endswith("bwrap")):
             found.append(text)
     return found
 
