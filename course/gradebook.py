@@ -33,12 +33,9 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
-        DeduplicateIds,
         Execute,
         IgnorePattern,
         LimitOutput,
-        OverwriteCells,
-        OverwriteKernelspec,
         SaveAutoGrades,
     )
     from traitlets.config.loader import PyFileConfigLoader
@@ -64,8 +61,10 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
                                                  ClearMetadataPreprocessor, LimitOutput,
                                                  CheckCellMetadata]
     elif phase == "score":
-        cfg.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
-                                                OverwriteCells, CheckCellMetadata]
+        # the executed notebook was sanitized by the worker's nbgrader before it ran
+        # (DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata), and a
+        # kernel can only add outputs to it: sanitizing it again changes nothing
+        cfg.Autograde.sanitize_preprocessors = []
         cfg.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
                                                  LimitOutput, SaveAutoGrades,
                                                  AssignLatePenalties, CheckCellMetadata]
