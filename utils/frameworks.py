@@ -115,7 +115,8 @@ def dense_model(layer_dims, activations, parameters: dict | None = None):
     names = _activations(activations, len(dims) - 1)
     model = keras.Sequential([keras.Input(shape=(dims[0],))]
                              + [keras.layers.Dense(n, activation=a) for n, a in
-                                zip(dims[1:], names, strict=True)])
+                                zip(dims[1:], names, strict=True)],
+                             name="mlp_" + "_".join(map(str, dims)))  # summary(): "mlp_2_4_1"
     if parameters is not None:
         weights = to_keras_weights(parameters)
         expected = [tuple(w.shape) for w in model.get_weights()]
