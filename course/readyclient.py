@@ -8,7 +8,8 @@ was most of its start. ``ReadyClient`` ends the wait at the kernel_info request'
 drain) and it is the last one the request causes. nbclient ignores IOPub messages of
 other requests anyway, so nothing it needs is skipped.
 
-Selected for grading kernels by ``course.gradebook.config`` (``KernelManager.client_class``).
+Selected for grading kernels by ``course.gradebook.config``
+(``AsyncKernelManager.client_factory``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,18 @@ class ReadyClient(AsyncKernelClient):
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             request = self.kernel_info()
-            reply = await self._reply_to(request, self.shell_channel, wait=1.0)
+
+            def answers(msg, request=request):
+                return msg["parent_header"].get("msg_id") == request
+
+            def idle(msg, answers=answers):
+                return answers(msg) and msg["msg_type"] == "status" \
+                    and msg["content"].get("execution_state") == "idle"
+
+            reply = await self._first(self.shell_channel, answers, wait=1.0)
             # IOPub may join late (a "slow joiner"): then that idle is lost, and asking again
             # at once is quicker than waiting for it
-            if reply is not None and await self._idle_of(request, wait=0.05):
+            if reply is not None and await self._first(self.iopub_channel, idle, wait=0.05):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
@@ -42,28 +51,15 @@ class ReadyClient(AsyncKernelClient):
     wait_for_ready = _async_wait_for_ready
 
     @staticmethod
-    async def _reply_to(request: str, channel, wait: float):
-        """The message on ``channel`` answering ``request``, or None after ``wait`` s."""
+    async def _first(channel, match, wait: float):
+        """The first message on ``channel`` for which ``match`` holds, or None after
+        ``wait`` seconds."""
         end = time.monotonic() + wait
         while (left := end - time.monotonic()) > 0:
             try:
                 msg = await ensure_async(channel.get_msg(timeout=left))
             except Empty:
                 return None
-            if msg["parent_header"].get("msg_id") == request:
+            if match(msg):
                 return msg
         return None
-
-    async def _idle_of(self, request: str, wait: float) -> bool:
-        """True once IOPub says the kernel went idle after ``request``."""
-        end = time.monotonic() + wait
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await ensure_async(self.iopub_channel.get_msg(timeout=left))
-            except Empty:
-                return False
-            if (msg["parent_header"].get("msg_id") == request
-                    and msg["msg_type"] == "status"
-                    and msg["content"].get("execution_state") == "idle"):
-                return True
-        return False
