@@ -144,13 +144,38 @@ class _CompiledTemplates(BytecodeCache):
 
 
 _COMPILED = _CompiledTemplates()
+
+
+class _RememberedHighlight(Highlight2HTML):
+    """nbconvert's code highlighting, each distinct cell highlighted once per process.
+
+    Across a class most code cells are the same (the release's code, the tests cells), and
+    pygments' lexing is a third of a feedback page's time. The HTML is a function of the
+    arguments used as the key, so a remembered one is the same HTML.
+    """
+
+    _seen: dict = {}
+    LIMIT = 20_000  # distinct cells kept (a few MB)
+
+    def __call__(self, source, language=None, metadata=None):
+        magic = (metadata or {}).get("magics_language")
+        key = (source, language or self.pygments_lexer, magic,
+               repr(sorted(self.extra_formatter_options.items())))
+        html = self._seen.get(key)
+        if html is None:
+            html = super().__call__(source, language, metadata)
+            if len(self._seen) >= self.LIMIT:
+                self._seen.clear()
+            self._seen[key] = html
+        return html
 _IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)", re.IGNORECASE)
 NO_ALT_TEXT = "No description has been provided for this image"
 
 
 class FeedbackExporter(HTMLExporter):
-    """``HTMLExporter`` with compiled templates reused and alt text added without a
-    second HTML parse (``c.GenerateFeedback.exporter_class`` in nbgrader_config.py)."""
+    """``HTMLExporter`` with compiled templates and highlighted cells reused, and alt text
+    added without a second HTML parse (``c.GenerateFeedback.exporter_class`` in
+    nbgrader_config.py)."""
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -162,7 +187,7 @@ class FeedbackExporter(HTMLExporter):
         info = nb.metadata.get("language_info", {})
         lexer = info.get("pygments_lexer", info.get("name"))
         self.register_filter("highlight_code", self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            "highlight_code", _RememberedHighlight(pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -198,10 +199,11 @@ def submission_files(sub: Submission) -> dict[str, bytes]:
 
 class _Forked:
     """A worker process forked from this one (nbgrader already imported: a worker costs
-    no interpreter start-up), in its own session, its stdout a pipe to us."""
+    no interpreter start-up), in its own session; its stdin and stdout are pipes to us."""
 
     def __init__(self, argv: list[str], env: dict, log: Path):
-        read, write = os.pipe()
+        read, write = os.pipe()  # its JSON lines to us
+        task_read, task_write = os.pipe()  # tasks to it, one per line
         parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:  # the worker
@@ -214,8 +216,11 @@ class _Forked:
                 if os.getppid() != parent:
                     os._exit(1)
                 os.close(read)
+                os.close(task_write)
+                os.dup2(task_read, 0)
                 os.dup2(write, 1)
                 os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
+                sys.stdin = open(0)  # noqa: SIM115
                 sys.stdout = open(1, "w", buffering=1)  # noqa: SIM115
                 sys.stderr = open(2, "w", buffering=1)  # noqa: SIM115
                 os.environ.clear()
@@ -231,7 +236,9 @@ class _Forked:
                 sys.stdout.flush()
                 os._exit(code)
         os.close(write)
+        os.close(task_read)
         self.stdout = open(read)  # noqa: SIM115 -- closed by the pump at EOF
+        self.stdin = open(task_write, "w", buffering=1)  # noqa: SIM115 -- closed by _Worker
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
@@ -249,8 +256,12 @@ class _Forked:
 
 
 class _Worker:
-    def __init__(self, shard: Path, tasks: list[Submission], env: dict, lines: queue.Queue):
-        self.shard, self.pending, self.env, self.lines = shard, list(tasks), env, lines
+    """One worker process and the submissions handed to it that it has not reported yet
+    (``pending``, in order: the first is the one it is grading)."""
+
+    def __init__(self, shard: Path, env: dict, lines: queue.Queue):
+        self.shard, self.env, self.lines = shard, env, lines
+        self.pending: list[Submission] = []
         self.proc: _Forked | None = None
         self.last = time.monotonic()
         self.killed = False  # by us, for going over the cap
@@ -259,11 +270,24 @@ class _Worker:
         self.killed = False
         if self.proc:
             self.proc.wait()  # reaped: no zombie
-        args = [f"{s.assignment}:{s.student}" for s in self.pending]
-        self.proc = _Forked([str(self.shard), *args], self.env, self.shard / "worker.log")
+        self.proc = _Forked([str(self.shard)], self.env, self.shard / "worker.log")
         self.last = time.monotonic()
         proc = self.proc
         threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
+
+    def send(self, sub: Submission) -> None:
+        """Hand one more submission to the worker (its files go to its shard first)."""
+        place_submission(self.shard, sub, submission_files(sub))
+        self.pending.append(sub)
+        with contextlib.suppress(OSError):  # a worker that died is seen by its pump
+            self.proc.stdin.write(f"{sub.assignment}:{sub.student}\n")
+        if len(self.pending) == 1:
+            self.last = time.monotonic()  # its clock starts now
+
+    def finish(self) -> None:
+        """No more work: the worker ends once it has reported what it has."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
 
     def _pump(self, proc) -> None:
         with proc.stdout:
@@ -306,20 +330,32 @@ def reason_from_log(log: str) -> str:
 def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Path,
                      bar, done=None) -> dict[str, Path]:
     """Run the submissions in worker shards; return {key: executed folder} of successes.
-    ``done(sub, folder)``, if given, is called for each success as soon as it comes in."""
+    ``done(sub, folder)``, if given, is called for each success as soon as it comes in.
+
+    Work is handed out as it is done, not split in advance: a worker gets its next
+    submission when it reports one, so a worker that drew the slow notebooks does not
+    keep the others waiting at the end. Each has one more submission queued (while there
+    are enough left) so that it never waits for this process between two.
+    """
     executed: dict[str, Path] = {}
     lines: queue.Queue = queue.Queue()
-    workers = []
+    todo = deque(subs)
+    workers: list[_Worker] = []
     n = max(1, min(opts.workers, len(subs)))
     files = course_files(root, sorted({s.assignment for s in subs}), gradebook.db_url(root))
+
+    def top_up(worker: _Worker) -> None:
+        ahead = 2 if len(todo) >= n else 1
+        while todo and len(worker.pending) < ahead:
+            worker.send(todo.popleft())
+        if not worker.pending:
+            worker.finish()
+
     for i in range(n):
-        share = subs[i::n]
         shard = tmp / f"shard{i}"
-        worker_env = make_shard(shard, files, opts)
-        for sub in share:
-            place_submission(shard, sub, submission_files(sub))
-        workers.append(_Worker(shard, share, worker_env, lines))
+        workers.append(_Worker(shard, make_shard(shard, files, opts), lines))
         workers[-1].start()  # at once: its kernel server starts while the next shard is made
+        top_up(workers[-1])
     by_key = {s.key: s for s in subs}
     live = set(workers)
     while live:
@@ -337,21 +373,25 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         if line is None:  # the worker exited
             if worker.pending and not worker.killed:  # it crashed on the one it was grading
                 _give_up(worker, "its grading process crashed" + worker.last_error(), bar, subs)
-            if worker.pending:
+            todo.extendleft(reversed(worker.pending))  # the rest go back, in their order
+            worker.pending.clear()
+            if todo:
                 worker.start()
+                top_up(worker)
             else:
                 live.discard(worker)
             continue
-        worker.last = time.monotonic()
         try:
             result = json.loads(line)
         except json.JSONDecodeError:
             continue
         sub = by_key[f"{result['assignment']}/{result['student']}"]
+        if sub in worker.pending:
+            worker.pending.remove(sub)
+        worker.last = time.monotonic()  # the next one's clock starts now
+        top_up(worker)  # before the scoring below: the worker goes on meanwhile
         if sub.status == "failed":
             continue  # its result came in just after it was given up
-        if worker.pending and worker.pending[0] is sub:
-            worker.pending.pop(0)
         sub.seconds = result.get("seconds", 0.0)
         sub.flags += result.get("flags", [])  # hooks the grading kernel had to undo
         folder = worker.shard / "autograded" / sub.student / sub.assignment
@@ -363,9 +403,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         else:
             fail(sub, reason_from_log(result.get("log", "")))
         _tick(bar, subs)
-        if not worker.pending:
-            live.discard(worker)
-    for w in workers:  # each ends on its own once its queue is done
+    for w in workers:  # each ends on its own once its stdin is closed
         if w.proc:
             w.proc.wait()
     return executed

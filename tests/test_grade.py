@@ -367,7 +367,8 @@ def test_nothing_to_grade_is_an_error(tmp_path):
 
 def test_feedback_exporter_writes_the_page_nbconverts_exporter_writes(graded):
     # FeedbackExporter skips HTMLExporter's BeautifulSoup pass and reuses compiled
-    # templates: the page must stay the same, images included (each gets its alt text)
+    # templates and highlighted cells: the page must stay the same, images included (each
+    # gets its alt text)
     from bs4 import BeautifulSoup
     from nbconvert.exporters import HTMLExporter
 
@@ -390,6 +391,12 @@ def test_feedback_exporter_writes_the_page_nbconverts_exporter_writes(graded):
     assert ours == theirs
     assert f'alt="{NO_ALT_TEXT}"' in ours and png in ours
     assert page(FeedbackExporter) == ours  # a second page from the compiled templates
+    # ...and from the highlighted cells it remembers, which depend on the language too
+    next(c for c in nb.cells if c.cell_type == "code").metadata["magics_language"] = "bash"
+    magic = page(FeedbackExporter)
+    assert magic == page(HTMLExporter) != ours
+    nb.metadata.setdefault("language_info", {})["pygments_lexer"] = "python"
+    assert page(FeedbackExporter) == page(HTMLExporter) not in (ours, magic)
 
 
 def test_feedback_helpers():
