@@ -9,9 +9,10 @@
    worker is killed and restarted on the rest of its queue. With ``--scheduler`` this
    phase runs on a Dask cluster instead (``course.distributed``).
 3. Score each executed notebook into the real gradebook as it comes in, with one writer:
-   nbgrader's Autograde again, minus ``ClearOutput`` and ``Execute``, so the scores come
-   from nbgrader's own ``SaveAutoGrades`` exactly as a sequential ``nbgrader autograde``
-   would give them; then its feedback page (hidden tests hidden, see ``course.feedback``).
+   the rest of nbgrader's Autograde pipeline (``gradebook.score_executed``), so the scores
+   come from nbgrader's own ``SaveAutoGrades`` exactly as a sequential ``nbgrader
+   autograde`` would give them; then its feedback page (hidden tests hidden, see
+   ``course.feedback``).
 4. Export ``grades.csv`` and write ``reports/grade_run.json`` for ``course report``.
 
 Course files are fingerprinted before the parallel phase and restored afterwards if
@@ -113,8 +114,8 @@ def _inspect(sub: Submission, source) -> Submission:
 
 # ------------------------------------------------------------------------------ scoring
 class Scorer:
-    """The single writer: scores executed notebooks into the gradebook with nbgrader
-    (Autograde without ClearOutput and Execute), one submission at a time, as they come;
+    """The single writer: scores executed notebooks into the gradebook with nbgrader (the
+    rest of its Autograde pipeline: ``gradebook.score_executed``), one at a time, as they come;
     with ``feedback``, also writes each one's feedback page right after (``fed``)."""
 
     def __init__(self, root: Path, feedback: bool = False):
@@ -132,7 +133,7 @@ class Scorer:
         if stamp.exists():
             shutil.copy2(stamp, target / "timestamp.txt")
         with contextlib.redirect_stdout(io.StringIO()):
-            result = self.api.autograde(sub.assignment, sub.student, force=True, create=True)
+            result = gradebook.score_executed(self.api, sub.assignment, sub.student)
         if result["success"]:
             sub.status = "graded"
             if self.feedback:

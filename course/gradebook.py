@@ -9,7 +9,9 @@ gradebook URL (``db_url``) and the scores of an assignment (``results``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,24 +63,86 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
                                                  ClearMetadataPreprocessor, LimitOutput,
                                                  CheckCellMetadata]
     elif phase == "score":
-        # the executed notebook was sanitized by the worker's nbgrader before it ran
-        # (DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata), and a
-        # kernel can only add outputs to it: sanitizing it again changes nothing
+        # nbgrader's pipeline goes on where the worker's stopped. The worker's nbgrader
+        # sanitized the notebook before it ran (DeduplicateIds, OverwriteKernelspec,
+        # OverwriteCells, CheckCellMetadata), then ran IgnorePattern, ClearMetadata,
+        # LimitOutput and CheckCellMetadata on the executed notebook: each leaves its own
+        # output as it is, and a kernel cannot change a cell's metadata, so doing them again
+        # here would change nothing (``score_executed`` skips the sanitize pass itself)
         cfg.Autograde.sanitize_preprocessors = []
-        cfg.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
-                                                 LimitOutput, SaveAutoGrades,
-                                                 AssignLatePenalties, CheckCellMetadata]
+        cfg.Autograde.autograde_preprocessors = [SaveAutoGrades, AssignLatePenalties]
     return cfg
 
 
+_ENGINES: dict = {}  # (database URL, process id) -> the one SQLAlchemy Engine for it
+
+
+def share_engines() -> None:
+    """Make nbgrader's ``Gradebook`` reuse one SQLAlchemy engine per database and process.
+
+    nbgrader opens a ``Gradebook`` about ten times for each submission it grades (each
+    preprocessor and step its own), and each one creates an engine; an engine keeps the
+    SQL it has compiled, so every query was compiled anew for every submission (about a
+    quarter of scoring's time). ``Gradebook.close`` disposes of the engine's connection
+    pool, which leaves the engine usable and its compiled statements kept. The key holds
+    the process id: a forked process never uses its parent's engine.
+    """
+    import nbgrader.api
+
+    if getattr(nbgrader.api.create_engine, "shared", False):
+        return
+    create = nbgrader.api.create_engine
+
+    def create_engine(url, **kwargs):
+        key = (str(url), os.getpid(), tuple(sorted(kwargs.items())))
+        if key not in _ENGINES:
+            _ENGINES[key] = create(url, **kwargs)
+        return _ENGINES[key]
+
+    create_engine.shared = True
+    nbgrader.api.create_engine = create_engine
+
+
 def api(root: Path, phase: str = "all", **kwargs):
-    """nbgrader's Python API for the course directory ``root`` (see ``config``)."""
+    """nbgrader's Python API for the course directory ``root`` (see ``config``), its
+    gradebooks on shared engines (``share_engines``)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    share_engines()
     cfg = config(root, phase, **kwargs)
     with contextlib.redirect_stdout(io.StringIO()):
         return NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+
+
+def score_executed(nb_api, assignment: str, student: str) -> dict:
+    """``nb_api.autograde(assignment, student)`` for a notebook a grading worker executed,
+    with the score phase's API (``api(root, "score")``): nbgrader's Autograde minus its
+    sanitize pass, which would read and write the notebook once more to do nothing."""
+    from nbgrader.utils import capture_log, temp_attrs
+
+    with temp_attrs(nb_api.coursedir, assignment_id=assignment, student_id=student):
+        app = _executed_autograde()(coursedir=nb_api.coursedir, parent=nb_api)
+        app.force = app.create_student = True
+        return capture_log(app)
+
+
+@functools.cache
+def _executed_autograde():
+    from nbgrader.converters import Autograde
+    from nbgrader.converters.base import BaseConverter
+
+    class ExecutedAutograde(Autograde):
+        """Autograde's second pass alone (its first, sanitizing, ran in the worker)."""
+
+        def convert_single_notebook(self, notebook_filename: str) -> None:
+            # read from the submitted folder (the first pass's input), written to autograded/
+            self.exporter._preprocessors = []
+            for preprocessor in self.autograde_preprocessors:
+                self.exporter.register_preprocessor(preprocessor)
+            BaseConverter.convert_single_notebook(self, notebook_filename)
+
+    return ExecutedAutograde
 
 
 def db_url(root: Path) -> str:

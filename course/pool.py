@@ -44,6 +44,7 @@ class Submission:
     flags: list = field(default_factory=list)
     digest: str = ""
     seconds: float = 0.0
+    worker: int | None = None  # which of course grade's workers executed it
     score: float | None = None
     max_score: float | None = None
 
@@ -259,8 +260,8 @@ class _Worker:
     """One worker process and the submissions handed to it that it has not reported yet
     (``pending``, in order: the first is the one it is grading)."""
 
-    def __init__(self, shard: Path, env: dict, lines: queue.Queue):
-        self.shard, self.env, self.lines = shard, env, lines
+    def __init__(self, number: int, shard: Path, env: dict, lines: queue.Queue):
+        self.number, self.shard, self.env, self.lines = number, shard, env, lines
         self.pending: list[Submission] = []
         self.proc: _Forked | None = None
         self.last = time.monotonic()
@@ -353,7 +354,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
 
     for i in range(n):
         shard = tmp / f"shard{i}"
-        workers.append(_Worker(shard, make_shard(shard, files, opts), lines))
+        workers.append(_Worker(i, shard, make_shard(shard, files, opts), lines))
         workers[-1].start()  # at once: its kernel server starts while the next shard is made
         top_up(workers[-1])
     by_key = {s.key: s for s in subs}
@@ -392,7 +393,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         top_up(worker)  # before the scoring below: the worker goes on meanwhile
         if sub.status == "failed":
             continue  # its result came in just after it was given up
-        sub.seconds = result.get("seconds", 0.0)
+        sub.seconds, sub.worker = result.get("seconds", 0.0), worker.number
         sub.flags += result.get("flags", [])  # hooks the grading kernel had to undo
         folder = worker.shard / "autograded" / sub.student / sub.assignment
         if result["success"] and (folder / f"{sub.assignment}.ipynb").exists():

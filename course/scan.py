@@ -23,6 +23,7 @@ Cells handed out unchanged (the same text as a cell of the source notebook) are 
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 from utils import grading
@@ -168,12 +169,34 @@ def _suspicious(tree, where: str) -> list:
     return flags
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.Module:
+    """A cell's syntax tree, parsed once per process: across a class most cells are the
+    handed-out ones (the scan only reads trees, never changes them)."""
+    return ast.parse(_strip_magics(source))
+
+
+_SOURCE_FACTS: dict[int, tuple] = {}  # id(notebook) -> (notebook, facts): kept alive
+
+
+def _source_facts(source_nb) -> tuple[set, dict, set, dict]:
+    """What the scan needs of the instructor's notebook (graded names, the utils objects
+    each must not use, the handed-out code), worked out once per notebook object, and a
+    memo of the flags of its handed-out cells."""
+    kept = _SOURCE_FACTS.get(id(source_nb))
+    if kept is None or kept[0] is not source_nb:
+        handed_out = {c.source.strip() for c in source_nb.cells
+                      if c.cell_type == "code" and not nbgrader_meta(c).get("solution")}
+        if len(_SOURCE_FACTS) >= 64:
+            _SOURCE_FACTS.clear()
+        kept = _SOURCE_FACTS[id(source_nb)] = (
+            source_nb, (_graded_names(source_nb), _references(source_nb), handed_out, {}))
+    return kept[1]
+
+
 def scan_notebook(nb, source_nb) -> list[Flag]:
     """All flags for one submitted notebook, given the instructor's source notebook."""
-    graded = _graded_names(source_nb)
-    refs = _references(source_nb)
-    handed_out = {c.source.strip() for c in source_nb.cells
-                  if c.cell_type == "code" and not nbgrader_meta(c).get("solution")}
+    graded, refs, handed_out, seen = _source_facts(source_nb)
     trees, flags = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or is_tests(cell):
@@ -182,17 +205,32 @@ def scan_notebook(nb, source_nb) -> list[Flag]:
         if cell.source.strip() not in handed_out:
             flags += _magic_flags(cell.source, where)
         try:
-            tree = ast.parse(_strip_magics(cell.source))
+            tree = _parse(cell.source)
         except SyntaxError:
             continue
-        trees.append((tree, where))
+        trees.append((tree, where, cell.source))
         if cell.source.strip() not in handed_out:
             flags += _suspicious(tree, where)
     aliases: dict[str, str] = {"utils": "utils"}  # one kernel: an import in any cell counts
-    for tree, _ in trees:
-        aliases.update(_utils_aliases(tree))
-    return [f for tree, where in trees
-            for f in _scan_tree(tree, where, graded, aliases, refs)] + flags
+    for _, _, source in trees:
+        aliases.update(_aliases_in(source))
+    alias_key = tuple(sorted(aliases.items()))
+    found = []
+    for tree, where, source in trees:
+        if source.strip() in handed_out:  # the same cell, names and aliases: the same flags
+            key = (source, where, alias_key)
+            if key not in seen:
+                seen[key] = _scan_tree(tree, where, graded, aliases, refs)
+            found += seen[key]
+        else:
+            found += _scan_tree(tree, where, graded, aliases, refs)
+    return found + flags
+
+
+@functools.lru_cache(maxsize=4096)
+def _aliases_in(source: str) -> tuple[tuple[str, str], ...]:
+    """``_utils_aliases`` of a cell's source (parsed already), once per distinct source."""
+    return tuple(_utils_aliases(_parse(source)).items())
 
 
 def _utils_aliases(tree) -> dict[str, str]:

@@ -443,6 +443,30 @@ def test_a_slow_submission_is_capped_and_the_worker_goes_on(tmp_path):
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+def test_work_is_handed_out_as_it_is_done(tmp_path):
+    # the first student's notebook sleeps for 12 s; split in advance, its worker would also
+    # get every other student after it (4 of 8). Handed out as they finish, the other
+    # worker grades the rest meanwhile: the sleeper's worker gets its one queued student
+    # and at most one more
+    workspace.make_course_dir(tmp_path, [A])
+    release = read(workspace.generate(tmp_path, A))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    slow = solved
+    for _ in range(3):
+        slow = _with_cell(slow, "import time\ntime.sleep(4)")
+    workspace.submit(tmp_path, A, "a_sleeper", slow)
+    for i in range(7):
+        workspace.submit(tmp_path, A, f"b_solved{i}", solved)
+    proc = course("--root", str(tmp_path), "grade", "--workers", "2")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    record = json.loads((tmp_path / "reports" / "grade_run.json").read_text())
+    assert {r["status"] for r in record.values()} == {"graded"}
+    sleeper = record[f"{A}/a_sleeper"]["worker"]
+    by_sleeper = sorted(k for k, r in record.items() if r["worker"] == sleeper)
+    assert 2 <= len(by_sleeper) <= 3, by_sleeper
+    assert set(_csv_scores(tmp_path).values()) == {30.0}
+
+
 def _grading_processes(under: str) -> list[str]:
     """Command lines of live grading kernels, their clients and fork servers (from /proc)
     that name a path ``under`` (other tests may be grading at the same time)."""
@@ -526,3 +550,33 @@ def test_killing_course_grade_ends_its_workers_and_kernels(tmp_path):
     while ours() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert ours() == []
+
+
+def test_gradebooks_share_one_engine_per_database_and_process(tmp_path):
+    # nbgrader opens a Gradebook (an engine) ~10 times per submission; shared, an engine
+    # keeps its compiled SQL. A closed Gradebook disposes of the pool, not of the engine.
+    from nbgrader.api import Gradebook
+
+    from course import gradebook
+
+    gradebook.share_engines()
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    with Gradebook(url) as first:
+        first.add_student("ada")
+    with Gradebook(url) as second:
+        assert second.engine is first.engine
+        assert [s.id for s in second.students] == ["ada"]
+        second.add_student("grace")
+    with Gradebook(f"sqlite:///{tmp_path}/other.db") as other:
+        assert other.engine is not first.engine and other.students == []
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a forked process (a grading worker) makes its own
+        try:
+            with Gradebook(url) as child:
+                ok = child.engine is not first.engine and len(child.students) == 2
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
