@@ -163,6 +163,7 @@ def scenario(students: int, names: list[str], workers: int, target: float) -> di
             raise SystemExit(proc.stderr[-2000:])
         same = all(workspace.scores(plain, a) == workspace.scores(ours, a) for a in names)
         cells, notebooks = cell_seconds(ours)
+        plain_cells, plain_notebooks = cell_seconds(plain)
     cores = os.cpu_count() or 1
     t_full = t_plain + t_rest
     cost = t_ours * min(workers, cores) / n
@@ -179,6 +180,9 @@ def scenario(students: int, names: list[str], workers: int, target: float) -> di
     print(f"ratio course grade / sequential, same outputs:         {t_ours / t_full:.2f}")
     print(f"floor: the cells' own execution time {cells:.1f} s over {notebooks} notebooks "
           f"/ {cores} cores = {cells / cores:.1f} s ({cells / cores / t_plain:.2f}x sequential)")
+    print(f"the cells' own time per notebook: {plain_cells / max(plain_notebooks, 1):.2f} s "
+          f"run one at a time (sequential), {own:.2f} s two at a time (course grade): the "
+          "machine's speed during each run; a ratio is only as steady as it")
     print(f"cost per submission: {cost:.2f} core-s, the cells' own time {own:.2f} s: "
           f"{cost / max(own, 1e-9):.2f}x  (target <= {COST_TARGET}x)")
     phases = [line for line in proc.stdout.splitlines() if line.startswith("time:")]

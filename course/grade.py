@@ -6,10 +6,12 @@
    its own scratch course (``course.worker``), kernels forked by a sandboxed fork server
    and limited in CPU time and memory (``course.forkserver``); a submission that takes
    longer than the wall-time cap (a loop of sleeps escapes the CPU limit) fails, and its
-   worker is killed and restarted on the rest of its queue. With ``--scheduler`` this
-   phase runs on a Dask cluster instead (``course.distributed``).
+   worker is killed and restarted on the rest of its queue. The workers are started
+   before step 1, so that their kernel servers' imports overlap it; each gets its next
+   submission when it reports one. With ``--scheduler`` this phase runs on a Dask
+   cluster instead (``course.distributed``).
 3. Score each executed notebook into the real gradebook as it comes in, with one writer:
-   the rest of nbgrader's Autograde pipeline (``gradebook.score_executed``), so the scores
+   the rest of nbgrader's Autograde pipeline (``gradebook.autograde``), so the scores
    come from nbgrader's own ``SaveAutoGrades`` exactly as a sequential ``nbgrader
    autograde`` would give them; then its feedback page (hidden tests hidden, see
    ``course.feedback``).
@@ -41,7 +43,15 @@ from tqdm import tqdm
 
 from . import gradebook, sandbox, workspace
 from .notebooks import CourseError, grade_id, notebook_path, read
-from .pool import Options, Submission, execute_parallel, fail, reason_from_log
+from .pool import (
+    Options,
+    Submission,
+    execute_parallel,
+    fail,
+    reason_from_log,
+    start_workers,
+    stop_workers,
+)
 from .scan import scan_notebook
 from .snapshot import SKIP_DIRS, Snapshot, files_under
 
@@ -115,7 +125,7 @@ def _inspect(sub: Submission, source) -> Submission:
 # ------------------------------------------------------------------------------ scoring
 class Scorer:
     """The single writer: scores executed notebooks into the gradebook with nbgrader (the
-    rest of its Autograde pipeline: ``gradebook.score_executed``), one at a time, as they come;
+    rest of its Autograde pipeline: ``gradebook.autograde``), one at a time, as they come;
     with ``feedback``, also writes each one's feedback page right after (``fed``)."""
 
     def __init__(self, root: Path, feedback: bool = False):
@@ -133,7 +143,7 @@ class Scorer:
         if stamp.exists():
             shutil.copy2(stamp, target / "timestamp.txt")
         with contextlib.redirect_stdout(io.StringIO()):
-            result = gradebook.score_executed(self.api, sub.assignment, sub.student)
+            result = gradebook.autograde(self.api, sub.assignment, sub.student)
         if result["success"]:
             sub.status = "graded"
             if self.feedback:
@@ -198,64 +208,15 @@ def grade(root: Path, names: list[str], opts: Options, log=print) -> list[Submis
 
 
 def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]:
-    subs = discover(root, names)
-    if not subs:
-        raise CourseError(f"nothing to grade: no submitted/<student>/<assignment>/ folders for "
-                          f"{', '.join(names)} under {root}")
-    manifest = _load_json(root / MANIFEST)
-    for sub in subs:
-        done = manifest.get(sub.key)
-        if (not opts.force and sub.status == "pending" and done and done["digest"] == sub.digest
-                and (done["status"] == "failed"
-                     or (root / "autograded" / sub.student / sub.assignment).exists())):
-            sub.status = "skipped"
-            sub.reason = "unchanged since the last run" + (
-                f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
-    todo = [s for s in subs if s.status == "pending"]
-    if todo and opts.sandbox and not opts.scheduler:  # Dask workers are probed there
-        why = sandbox.probe()
-        if why:
-            raise CourseError(
-                f"the grading sandbox cannot start here ({why}). Install bubblewrap "
-                "(apt-get install bubblewrap) on a kernel with user namespaces, or pass "
-                "--unsafe-no-sandbox to grade with kernels that can read the course's files.")
-    elif todo and not opts.sandbox:
-        log("warning: grading WITHOUT the sandbox (--unsafe-no-sandbox): a submission can "
-            "read source/, the gradebook and other students' work")
-    url = gradebook.db_url(root)
-    log(f"{len(subs)} submissions: {len(todo)} to grade, "
-        f"{sum(s.status == 'skipped' for s in subs)} unchanged, "
-        f"{sum(s.status == 'failed' for s in subs)} not gradable; "
-        + (f"Dask cluster {opts.scheduler}" if opts.scheduler else f"{opts.workers} workers"))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
-        snap = Snapshot(root, _watched(root, opts), tmp / "backup")
-        _ensure_generated(root, names, url)
-        executed = {}
-        clock = time.perf_counter()
-        # In the sandbox no submission can reach the course's files, so each one is scored
-        # as soon as it is executed; without it, scoring waits for the files' check below.
-        scorer = Scorer(root, feedback=True) if opts.sandbox else None
-        if todo:
-            with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
-                if opts.scheduler:
-                    from .distributed import execute_on_dask
-
-                    executed = execute_on_dask(root, todo, opts, tmp, bar, opts.scheduler,
-                                               scorer)
-                else:
-                    executed = execute_parallel(root, todo, opts, tmp, bar, scorer)
-        if scorer:
-            scorer.close()
-        phases = {"execute, score" + (" and feedback" if scorer else ""):
-                  time.perf_counter() - clock}
-        restored = _restore(root, snap, opts)
-        if restored:
-            log("course files changed during grading and were restored: " + ", ".join(restored))
-        clock = time.perf_counter()
-        score(root, todo, executed)
-        if not opts.sandbox:
-            phases["score (one writer)"] = time.perf_counter() - clock
+        workers = _start_early(root, names, opts, tmp)
+        try:
+            subs, manifest, phases, scorer = _execute(root, names, opts, log, tmp, workers)
+        finally:
+            if workers:
+                stop_workers(workers)  # the ones that got no work (the rest have ended)
+    url = gradebook.db_url(root)
     gradebook.add_students(url, sorted({s.student for s in subs}))
     read_scores(url, subs)
     clock = time.perf_counter()
@@ -277,6 +238,77 @@ def _grade(root: Path, names: list[str], opts: Options, log) -> list[Submission]
     (root / RUN_RECORD).write_text(json.dumps(record, indent=1))
     _print_summary(subs, log)
     return subs
+
+
+def _start_early(root: Path, names: list[str], opts: Options, tmp: Path):
+    """Start the grading workers before the submissions are checked and scanned: their
+    kernel servers' imports (about 2 s) then overlap that work. Only on this machine, with
+    something submitted, and where the sandbox can start (else ``_execute`` says why)."""
+    folders = sum(p.is_dir() for name in names for p in (root / "submitted").glob(f"*/{name}"))
+    if opts.scheduler or not folders or (opts.sandbox and sandbox.probe()):
+        return None
+    _ensure_generated(root, names, gradebook.db_url(root))  # the workers copy the gradebook
+    return start_workers(root, names, opts, tmp, min(opts.workers, folders))
+
+
+def _execute(root: Path, names: list[str], opts: Options, log, tmp: Path, workers):
+    """Check and scan every submission, then execute (and score) the ones to grade."""
+    subs = discover(root, names)
+    if not subs:
+        raise CourseError(f"nothing to grade: no submitted/<student>/<assignment>/ folders for "
+                          f"{', '.join(names)} under {root}")
+    manifest = _load_json(root / MANIFEST)
+    for sub in subs:
+        done = manifest.get(sub.key)
+        if (not opts.force and sub.status == "pending" and done and done["digest"] == sub.digest
+                and (done["status"] == "failed"
+                     or (root / "autograded" / sub.student / sub.assignment).exists())):
+            sub.status = "skipped"
+            sub.reason = "unchanged since the last run" + (
+                f" (which failed: {done['reason']})" if done["status"] == "failed" else "")
+    todo = [s for s in subs if s.status == "pending"]
+    if todo and opts.sandbox and not opts.scheduler and not workers:  # Dask: probed there
+        why = sandbox.probe()
+        if why:
+            raise CourseError(
+                f"the grading sandbox cannot start here ({why}). Install bubblewrap "
+                "(apt-get install bubblewrap) on a kernel with user namespaces, or pass "
+                "--unsafe-no-sandbox to grade with kernels that can read the course's files.")
+    elif todo and not opts.sandbox:
+        log("warning: grading WITHOUT the sandbox (--unsafe-no-sandbox): a submission can "
+            "read source/, the gradebook and other students' work")
+    url = gradebook.db_url(root)
+    log(f"{len(subs)} submissions: {len(todo)} to grade, "
+        f"{sum(s.status == 'skipped' for s in subs)} unchanged, "
+        f"{sum(s.status == 'failed' for s in subs)} not gradable; "
+        + (f"Dask cluster {opts.scheduler}" if opts.scheduler else f"{opts.workers} workers"))
+    snap = Snapshot(root, _watched(root, opts), tmp / "backup")
+    _ensure_generated(root, names, url)
+    executed = {}
+    clock = time.perf_counter()
+    # In the sandbox no submission can reach the course's files, so each one is scored
+    # as soon as it is executed; without it, scoring waits for the files' check below.
+    scorer = Scorer(root, feedback=True) if opts.sandbox else None
+    if todo:
+        with tqdm(total=len(todo), desc="grading", unit="submission") as bar:
+            if opts.scheduler:
+                from .distributed import execute_on_dask
+
+                executed = execute_on_dask(root, todo, opts, tmp, bar, opts.scheduler, scorer)
+            else:
+                executed = execute_parallel(root, todo, opts, tmp, bar, scorer, workers)
+    if scorer:
+        scorer.close()
+    phases = {"execute, score" + (" and feedback" if scorer else ""):
+              time.perf_counter() - clock}
+    restored = _restore(root, snap, opts)
+    if restored:
+        log("course files changed during grading and were restored: " + ", ".join(restored))
+    clock = time.perf_counter()
+    score(root, todo, executed)
+    if not opts.sandbox:
+        phases["score (one writer)"] = time.perf_counter() - clock
+    return subs, manifest, phases, scorer
 
 
 def _watched(root: Path, opts: Options) -> list[Path]:

@@ -69,7 +69,7 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
         # OverwriteCells, CheckCellMetadata), then ran IgnorePattern, ClearMetadata and
         # LimitOutput on the executed notebook: each leaves its own output as it is, and a
         # kernel cannot change a cell's metadata, so doing them again here would change
-        # nothing (``score_executed`` skips the sanitize pass itself)
+        # nothing (``autograde`` skips the sanitize pass itself)
         cfg.Autograde.sanitize_preprocessors = []
         cfg.Autograde.autograde_preprocessors = [SaveAutoGrades, AssignLatePenalties]
     return cfg
@@ -113,29 +113,57 @@ def api(root: Path, phase: str = "all", **kwargs):
     share_engines()
     cfg = config(root, phase, **kwargs)
     with contextlib.redirect_stdout(io.StringIO()):
-        return NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+        nb_api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+    nb_api.course_phase = phase  # for ``autograde``
+    return nb_api
 
 
-def score_executed(nb_api, assignment: str, student: str) -> dict:
-    """``nb_api.autograde(assignment, student)`` for a notebook a grading worker executed,
-    with the score phase's API (``api(root, "score")``): nbgrader's Autograde minus its
-    sanitize pass, which would read and write the notebook once more to do nothing."""
+def autograde(nb_api, assignment: str, student: str) -> dict:
+    """``nb_api.autograde(assignment, student)`` with the passes the phase of ``nb_api``
+    needs (``api(root, phase)``): nbgrader's Autograde reads and writes each notebook
+    twice, to sanitize it and then to execute and score it.
+
+    * execute phase (the workers): both passes as one, on the notebook in memory, which
+      nbgrader would write to autograded/ and read back in between. The kernel runs in
+      autograded/<student>/<assignment>, where nbgrader's second pass would read it.
+    * score phase (the single writer): the second pass alone; the first ran in the worker.
+    * all: nbgrader's own.
+    """
     from nbgrader.utils import capture_log, temp_attrs
 
+    converter = _converters().get(getattr(nb_api, "course_phase", "all"))
+    if converter is None:
+        return nb_api.autograde(assignment, student, force=True, create=True)
     with temp_attrs(nb_api.coursedir, assignment_id=assignment, student_id=student):
-        app = _executed_autograde()(coursedir=nb_api.coursedir, parent=nb_api)
+        app = converter(coursedir=nb_api.coursedir, parent=nb_api)
         app.force = app.create_student = True
         return capture_log(app)
 
 
 @functools.cache
-def _executed_autograde():
+def _converters() -> dict:
+    import nbformat
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import BaseConverter
+    from nbgrader.utils import setenv
+
+    class OnePassAutograde(Autograde):
+        def convert_single_notebook(self, notebook_filename: str) -> None:
+            self.exporter._preprocessors = []
+            for preprocessor in [*self.sanitize_preprocessors, *self.autograde_preprocessors]:
+                self.exporter.register_preprocessor(preprocessor)
+            resources = self.init_single_notebook_resources(notebook_filename)
+            ids = resources["nbgrader"]
+            folder = self._format_dest(ids["assignment"], ids["student"])
+            os.makedirs(folder, exist_ok=True)
+            resources["metadata"] = {"name": ids["notebook"], "path": folder}
+            with open(notebook_filename, encoding="utf-8") as f:
+                nb = nbformat.read(f, as_version=4)
+            with setenv(NBGRADER_EXECUTION="autograde"):
+                output, resources = self.exporter.from_notebook_node(nb, resources=resources)
+            self.write_single_notebook(output, resources)
 
     class ExecutedAutograde(Autograde):
-        """Autograde's second pass alone (its first, sanitizing, ran in the worker)."""
-
         def convert_single_notebook(self, notebook_filename: str) -> None:
             # read from the submitted folder (the first pass's input), written to autograded/
             self.exporter._preprocessors = []
@@ -143,7 +171,7 @@ def _executed_autograde():
                 self.exporter.register_preprocessor(preprocessor)
             BaseConverter.convert_single_notebook(self, notebook_filename)
 
-    return ExecutedAutograde
+    return {"execute": OnePassAutograde, "score": ExecutedAutograde}
 
 
 def db_url(root: Path) -> str:

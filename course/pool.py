@@ -328,10 +328,33 @@ def reason_from_log(log: str) -> str:
     return "nbgrader could not grade this submission"
 
 
+def start_workers(root: Path, names: list[str], opts: Options, tmp: Path,
+                  count: int | None = None) -> list[_Worker]:
+    """Lay out ``count`` (``opts.workers``) shards under ``tmp`` for the assignments
+    ``names`` and start a worker on each; they wait for work (``execute_parallel``) while
+    their kernel servers import what every kernel needs."""
+    lines: queue.Queue = queue.Queue()
+    files = course_files(root, sorted(names), gradebook.db_url(root))
+    workers = []
+    for i in range(max(1, count or opts.workers)):
+        shard = tmp / f"shard{i}"
+        workers.append(_Worker(i, shard, make_shard(shard, files, opts), lines))
+        workers[-1].start()  # at once: its kernel server starts while the next shard is made
+    return workers
+
+
+def stop_workers(workers: list[_Worker]) -> None:
+    """End workers that will get no (more) work."""
+    for w in workers:
+        w.kill()
+
+
 def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Path,
-                     bar, done=None) -> dict[str, Path]:
+                     bar, done=None, workers: list[_Worker] | None = None) -> dict[str, Path]:
     """Run the submissions in worker shards; return {key: executed folder} of successes.
     ``done(sub, folder)``, if given, is called for each success as soon as it comes in.
+    ``workers`` are ones ``start_workers`` started already (for every assignment of
+    ``subs``); without, they are started here.
 
     Work is handed out as it is done, not split in advance: a worker gets its next
     submission when it reports one, so a worker that drew the slow notebooks does not
@@ -339,11 +362,12 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
     are enough left) so that it never waits for this process between two.
     """
     executed: dict[str, Path] = {}
-    lines: queue.Queue = queue.Queue()
     todo = deque(subs)
-    workers: list[_Worker] = []
-    n = max(1, min(opts.workers, len(subs)))
-    files = course_files(root, sorted({s.assignment for s in subs}), gradebook.db_url(root))
+    if workers is None:
+        workers = start_workers(root, sorted({s.assignment for s in subs}), opts, tmp,
+                                min(opts.workers, len(subs)))
+    lines = workers[0].lines
+    n = len(workers)
 
     def top_up(worker: _Worker) -> None:
         ahead = 2 if len(todo) >= n else 1
@@ -352,11 +376,8 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
         if not worker.pending:
             worker.finish()
 
-    for i in range(n):
-        shard = tmp / f"shard{i}"
-        workers.append(_Worker(i, shard, make_shard(shard, files, opts), lines))
-        workers[-1].start()  # at once: its kernel server starts while the next shard is made
-        top_up(workers[-1])
+    for worker in workers:
+        top_up(worker)
     by_key = {s.key: s for s in subs}
     live = set(workers)
     while live:
