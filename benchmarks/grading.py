@@ -19,6 +19,7 @@ costs: bare, as a limited grading kernel started anew, and forked by the fork se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
@@ -152,12 +153,19 @@ SCENARIOS = [(10, ["ch1_perceptron"], 0.5),
 COST_TARGET = 1.5  # per-submission cost / the notebook's own cell-execution time
 
 
-def scenario(students: int, names: list[str], workers: int, target: float) -> dict:
-    """Grade one synthetic class both ways; print and return the figures."""
+@contextlib.contextmanager
+def two_classes(names: list[str], students: int):
+    """Two identical synthetic classes in a scratch folder: (plain, ours, submissions)."""
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         plain, ours = Path(tmp) / "plain", Path(tmp) / "ours"
         n = build(plain, names, students)
         build(ours, names, students)
+        yield plain, ours, n
+
+
+def scenario(students: int, names: list[str], workers: int, target: float) -> dict:
+    """Grade one synthetic class both ways; print and return the figures."""
+    with two_classes(names, students) as (plain, ours, n):
         print(f"\nclass: {students} students x {len(names)} assignments = {n} submissions; "
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
         start = time.perf_counter()
@@ -212,10 +220,7 @@ def interleaved(students: int, names: list[str], workers: int, target: float) ->
     one of three can meet two different machines. Here each slice of sequential nbgrader is
     next to its slice of course grade; course grade pays its start-up and export once per
     assignment instead of once, so its figure is if anything too high."""
-    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        plain, ours = Path(tmp) / "plain", Path(tmp) / "ours"
-        n = build(plain, names, students)
-        build(ours, names, students)
+    with two_classes(names, students) as (plain, ours, n):
         print(f"\ninterleaved, one assignment at a time: {n} submissions; load average "
               f"{os.getloadavg()[0]:.2f}")
         t_plain = t_ours = 0.0

@@ -415,19 +415,26 @@ def test_feedback_helpers():
     assert safe_message("boom", None, {3}) == HIDDEN_MESSAGE
 
 
+def _class_with_a_sleeper(dest: Path, cells: int, seconds: int, solved_students) -> None:
+    """A course at ``dest``: "a_sleeper" submits the solved notebook with ``cells`` extra
+    cells that each sleep ``seconds`` (under the cell timeout, out of the CPU limit's
+    reach), then each of ``solved_students`` the solved notebook."""
+    workspace.make_course_dir(dest, [A])
+    release = read(workspace.generate(dest, A))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    slow = solved
+    for _ in range(cells):
+        slow = _with_cell(slow, f"import time\ntime.sleep({seconds})")
+    workspace.submit(dest, A, "a_sleeper", slow)
+    for student in solved_students:
+        workspace.submit(dest, A, student, solved)
+
+
 def test_a_slow_submission_is_capped_and_the_worker_goes_on(tmp_path):
     # sleeping escapes the kernel's CPU limit and each cell stays under the cell timeout:
     # only the per-submission cap stops it. With one worker, the students after the
     # slow one must still be graded by the restarted worker.
-    workspace.make_course_dir(tmp_path, [A])
-    release = read(workspace.generate(tmp_path, A))
-    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
-    slow = solved
-    for _ in range(4):
-        slow = _with_cell(slow, "import time\ntime.sleep(12)")
-    workspace.submit(tmp_path, A, "a_sleeper", slow)
-    workspace.submit(tmp_path, A, "b_solved", solved)
-    workspace.submit(tmp_path, A, "c_solved", solved)
+    _class_with_a_sleeper(tmp_path, 4, 12, ["b_solved", "c_solved"])
     # course grade's shards, where its processes name them: short (a socket path is at most
     # 107 bytes) and ours alone (other tests may be grading at the same time)
     scratch = Path(tempfile.mkdtemp(prefix="cg-"))
@@ -448,15 +455,7 @@ def test_work_is_handed_out_as_it_is_done(tmp_path):
     # get every other student after it (4 of 8). Handed out as they finish, the other
     # worker grades the rest meanwhile: the sleeper's worker gets its one queued student
     # and at most one more
-    workspace.make_course_dir(tmp_path, [A])
-    release = read(workspace.generate(tmp_path, A))
-    solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
-    slow = solved
-    for _ in range(3):
-        slow = _with_cell(slow, "import time\ntime.sleep(4)")
-    workspace.submit(tmp_path, A, "a_sleeper", slow)
-    for i in range(7):
-        workspace.submit(tmp_path, A, f"b_solved{i}", solved)
+    _class_with_a_sleeper(tmp_path, 3, 4, [f"b_solved{i}" for i in range(7)])
     proc = course("--root", str(tmp_path), "grade", "--workers", "2")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     record = json.loads((tmp_path / "reports" / "grade_run.json").read_text())
