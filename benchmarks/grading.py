@@ -9,11 +9,13 @@ checks that every grade is identical, and prints the wall times, the ratios (to 
 alone and to the same outputs) next to the targets, the floor (the cells' own execution
 time, from nbclient's timing metadata, divided by the cores), the cost per submission
 against the cells' own time, where course grade spends its time, and what a kernel start
-costs: bare, as a limited grading kernel started anew, and forked by the fork server.
+costs: bare, as a limited grading kernel started anew, and forked by the fork server
+(with jupyter_client's waits and with course grade's ReadyKernelManager).
 
     python benchmarks/grading.py                    # the two standard classes (10 and 160)
     python benchmarks/grading.py --students 10 ch1_perceptron [--workers N]
     python benchmarks/grading.py --interleaved      # 160, the two alternating per assignment
+    python benchmarks/grading.py --kernels          # only a grading kernel's start and end
 """
 
 from __future__ import annotations
@@ -64,16 +66,20 @@ def build(dest: Path, names: list[str], students: int, seed: int = 0) -> int:
     return count
 
 
-def kernel_start(forked: bool, tmp: Path) -> float:
-    """Seconds to start a grading kernel and run ``import numpy`` in it: forked by the
-    sandboxed fork server (what course grade does), or started anew as a plain limited
-    kernel (``limited_kernel.py``: what every nbgrader kernel pays)."""
+def kernel_costs(forked: bool, ready: bool, tmp: Path, repeat: int = 3) -> tuple[float, float]:
+    """Seconds (the best of ``repeat``) to start a grading kernel and run ``import numpy``
+    in it, and to end it as the workers do (``shutdown_kernel(now=True)``). ``forked``: by
+    the sandboxed fork server (what course grade does), else started anew as a plain
+    limited kernel (``limited_kernel.py``: what every nbgrader kernel pays). ``ready``:
+    with ``course.readyclient.ReadyKernelManager`` (course grade's workers), else with
+    jupyter_client's ``AsyncKernelManager`` and its waits."""
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     from course import pool
+    from course.readyclient import ReadyKernelManager
 
     shard = tmp / "kernel-start" / ("forked" if forked else "plain")
     folder = shard / "autograded" / "student" / "assignment"
@@ -89,26 +95,26 @@ def kernel_start(forked: bool, tmp: Path) -> float:
     if forked:
         server = pool.start_fork_server(shard, pool.Options())
         argv = pool.kernel_argv(shard)
+        time.sleep(3)  # the server's own start (its imports) is paid once per worker
     else:
         argv = [sys.executable, str(Path(pool.__file__).with_name("limited_kernel.py")),
                 "--cpu", "60", "--mem-mb", "2048", "-f", "{connection_file}"]
+    starts, ends = [], []
     try:
-        from course.readyclient import ReadyClient
-
-        km = AsyncKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
-        if forked:  # course grade's workers use this client (gradebook.config)
-            km.client_factory = ReadyClient
-        km._kernel_spec = KernelSpec(argv=argv, display_name="grading", language="python",
-                                     interrupt_mode="message")
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy")])
-        if forked:  # the server's own start (its imports) is paid once per worker
-            time.sleep(3)
-        start = time.perf_counter()
-        NotebookClient(nb, km=km, timeout=60,
-                       resources={"metadata": {"path": str(folder)}}).execute()
-        took = time.perf_counter() - start
-        run_sync(km.shutdown_kernel)()
-        return took
+        for _ in range(repeat):
+            manager = ReadyKernelManager if ready else AsyncKernelManager
+            km = manager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
+            km._kernel_spec = KernelSpec(argv=argv, display_name="grading",
+                                         language="python", interrupt_mode="message")
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy")])
+            start = time.perf_counter()
+            NotebookClient(nb, km=km, timeout=60,
+                           resources={"metadata": {"path": str(folder)}}).execute()
+            starts.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            run_sync(km.shutdown_kernel)(now=True)
+            ends.append(time.perf_counter() - start)
+        return min(starts), min(ends)
     finally:
         if server:
             server.kill()
@@ -258,6 +264,8 @@ def main() -> None:
     parser.add_argument("--interleaved", action="store_true",
                         help="only the 160-submission class, sequential and course grade "
                              "alternating one assignment at a time")
+    parser.add_argument("--kernels", action="store_true",
+                        help="only what a kernel start and end cost")
     parser.add_argument("assignments", nargs="*")
     args = parser.parse_args()
     if args.interleaved:
@@ -270,15 +278,21 @@ def main() -> None:
         names = args.assignments or assignments()
         students = args.students or 40
         runs = [(students, names, 0.5 if students * len(names) <= 10 else 0.3)]
-    results = [scenario(students, names, args.workers, target)
-               for students, names, target in runs]
+    results = [] if args.kernels else [scenario(students, names, args.workers, target)
+                                       for students, names, target in runs]
     with tempfile.TemporaryDirectory(prefix="bench-kernels-") as tmp:
         kernel = min(bare_kernel() for _ in range(3))
-        plain_start = min(kernel_start(False, Path(tmp)) for _ in range(3))
-        forked_start = min(kernel_start(True, Path(tmp)) for _ in range(3))
+        anew = kernel_costs(forked=False, ready=False, tmp=Path(tmp))
+        forked_stock = kernel_costs(forked=True, ready=False, tmp=Path(tmp))
+        forked = kernel_costs(forked=True, ready=True, tmp=Path(tmp))
     print(f"\nbare kernel start + one cell: {kernel:.2f} s")
-    print(f"grading kernel start + import numpy: {plain_start:.2f} s started anew, "
-          f"{forked_start:.2f} s forked by the sandboxed fork server")
+    print("grading kernel, start + import numpy / end:")
+    for label, (start, end) in [("started anew (as nbgrader)", anew),
+                                ("forked, jupyter_client's waits", forked_stock),
+                                ("forked, ReadyKernelManager (course grade)", forked)]:
+        print(f"  {label:<44}{start:.3f} s / {end:.3f} s")
+    if not results:
+        return
     print(f"\n{'submissions':>12}{'ratio':>8}{'target':>8}{'floor':>8}{'cost/cells':>12}")
     for r in results:
         print(f"{r['n']:>12}{r['ratio']:>8.2f}{r['target']:>8}{r['floor']:>8.2f}"

@@ -4,10 +4,14 @@
 
 nbgrader (jupyter_client) starts this as "the kernel": it sends the connection file's
 contents, its working folder (the submission's) and the kernel-log path to the fork server
-(``forkserver.py``), then waits. It exits with the kernel's exit code; if it is killed (a
-kernel shut down by force, a worker over its time cap), the server sees the socket close and
-ends the kernel and everything the kernel started. Standard library only, no site-packages:
-it starts in a few milliseconds. Interrupts are messages (the kernel spec's
+(``forkserver.py``), then waits. It exits with the kernel's exit code.
+
+SIGTERM (``course.readyclient.ReadyKernelManager`` ending a grading kernel) closes this
+side of the socket: the server then ends the kernel and everything it started, and replies
+once they are all gone, so this process exits only after the last of them. If it is killed
+instead (a worker over its time cap), the server sees the socket close and ends the kernel
+all the same, without anyone waiting for it. Standard library only, no site-packages: it
+starts in a few milliseconds. Interrupts are messages (the kernel spec's
 ``interrupt_mode``), so SIGINT is ignored here.
 """
 
@@ -27,8 +31,20 @@ def main(argv: list[str]) -> int:
     request = {"connection": connection, "connection_file": connection_file,
                "cwd": os.getcwd(), "log": os.environ.get("COURSE_KERNEL_LOG", "")}
     client = socket.socket(socket.AF_UNIX)
+    ending = []
+
+    def end(signum, frame):
+        ending.append(signum)
+        try:
+            client.shutdown(socket.SHUT_WR)
+        except OSError:  # not connected yet: done below, once the request is sent
+            pass
+
+    signal.signal(signal.SIGTERM, end)
     client.connect(path)
     client.sendall(json.dumps(request).encode() + b"\n")
+    if ending:
+        client.shutdown(socket.SHUT_WR)
     reply = b""
     while not reply.endswith(b"\n"):
         chunk = client.recv(4096)

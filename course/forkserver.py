@@ -171,47 +171,74 @@ def _kernel(request: dict, opts) -> None:
     os._exit(0)
 
 
-def _run_kernel_and_wait(request: dict, opts, init: bool) -> None:
-    """Fork the kernel, wait for it, exit with its code (never returns). As ``init`` (process
-    1 of the kernel's PID namespace) it also reaps every orphan until the kernel ends; the
-    kernel itself must not be process 1, which ignores the signals it has no handler for."""
+def _wait_or_end(child: int, stop: int, end) -> int:
+    """Wait for ``child`` to exit; if the server closes ``stop`` first, ``end()`` it and
+    wait for that. Its exit code."""
+    pidfd = os.pidfd_open(child)
+    ready, _, _ = select.select([stop, pidfd], [], [])
+    if pidfd not in ready:
+        end()
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _run_kernel_and_wait(request: dict, opts, stop: int | None) -> None:
+    """Fork the kernel, wait for it, exit with its code (never returns). As process 1 of
+    the kernel's PID namespace (``stop`` None) it also reaps every orphan until the kernel
+    ends; the kernel itself must not be process 1, which ignores the signals it has no
+    handler for. Without a namespace (``stop``: the server's pipe) it ends the kernel's
+    process group when the server closes that pipe."""
     kernel = os.fork()
     if kernel == 0:
         try:
+            if stop is not None:
+                os.close(stop)
             _kernel(request, opts)
         except BaseException as exc:  # noqa: BLE001 -- report it, never return to the loop
             print(f"fork server: kernel setup failed: {exc!r}", file=sys.stderr, flush=True)
         os._exit(70)
+    if stop is not None:
+        os._exit(_wait_or_end(kernel, stop, lambda: os.killpg(kernel, signal.SIGKILL)) & 0xFF)
     while True:
-        pid, status = os.waitpid(-1 if init else kernel, 0)
+        pid, status = os.waitpid(-1, 0)
         if pid == kernel:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _spawn(request: dict, opts, listener: socket.socket, conn: socket.socket) -> int:
+def _spawn(request: dict, opts, listener: socket.socket, conn: socket.socket,
+           stop: int, server_end: int) -> int:
     """Fork the intermediate process: with ``--isolate`` it makes the namespaces, whose
-    process 1 sets up the mounts, drops every privilege and runs the kernel as its child."""
+    process 1 sets up the mounts, drops every privilege and runs the kernel as its child.
+
+    The intermediate ends the kernel when the server closes ``stop`` (the read end of a
+    pipe), and exits only once it is gone: with ``--isolate`` it kills process 1, and
+    Linux reports process 1 dead only after every process of its namespace has been
+    killed and reaped. So once the server has reaped the intermediate, nothing of the
+    submission runs any more: no late write can reach its folder after the worker has
+    moved on to write the executed notebook there. (``server_end``: the pipe's write end,
+    which only the server may hold.)"""
     pid = os.fork()
     if pid:
         return pid
     try:
         listener.close()
         conn.close()
+        os.close(server_end)
         if not opts.isolate:
-            _run_kernel_and_wait(request, opts, init=False)
+            _run_kernel_and_wait(request, opts, stop=stop)
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
         _map_paths(request, opts)
         init = os.fork()
         if init == 0:
             try:
+                os.close(stop)
                 _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
                 _isolate(INSIDE_AUTOGRADED, request["cwd"])
             except BaseException as exc:  # noqa: BLE001
                 print(f"fork server: isolation failed: {exc!r}", file=sys.stderr, flush=True)
                 os._exit(72)
-            _run_kernel_and_wait(request, opts, init=True)
-        _, status = os.waitpid(init, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            _run_kernel_and_wait(request, opts, stop=None)
+        os._exit(_wait_or_end(init, stop, lambda: os.kill(init, signal.SIGKILL)) & 0xFF)
     except BaseException as exc:  # noqa: BLE001
         print(f"fork server: {exc!r}", file=sys.stderr, flush=True)
         os._exit(71)
@@ -243,13 +270,17 @@ def serve(listener: socket.socket, opts) -> None:
             except (OSError, ValueError, KeyError) as exc:
                 conn.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
                 continue
-            pid = _spawn(request, opts, listener, conn)
+            stop_read, stop = os.pipe()
+            pid = _spawn(request, opts, listener, conn, stop_read, stop)
+            os.close(stop_read)
             pidfd = os.pidfd_open(pid)
             try:
-                ready, _, _ = select.select([conn, pidfd], [], [])
-                if conn in ready and pidfd not in ready:  # the client went away: end it
-                    os.kill(pid, signal.SIGKILL)
-                _, status = os.waitpid(pid, 0)
+                # the client asks for the kernel's end by closing its side of the socket
+                # (or goes away): closing ``stop`` makes the intermediate end the kernel
+                select.select([conn, pidfd], [], [])
+                os.close(stop)
+                stop = None
+                _, status = os.waitpid(pid, 0)  # the kernel and all it started are gone
                 code = os.waitstatus_to_exitcode(status)
                 try:
                     conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
@@ -257,6 +288,8 @@ def serve(listener: socket.socket, opts) -> None:
                     pass
             finally:
                 os.close(pidfd)
+                if stop is not None:
+                    os.close(stop)
 
 
 def main(argv: list[str]) -> None:

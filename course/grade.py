@@ -138,7 +138,12 @@ class Scorer:
     def __call__(self, sub: Submission, folder: Path) -> None:
         target = self.staging / sub.student / sub.assignment
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(folder, target)
+        try:  # the worker did; nothing is followed out of the folder
+            sandbox.tidy_kernel_folder(folder)
+        except ValueError as exc:
+            fail(sub, str(exc))
+            return
+        shutil.copytree(folder, target, symlinks=True)
         stamp = Path(sub.folder) / "timestamp.txt"
         if stamp.exists():
             shutil.copy2(stamp, target / "timestamp.txt")

@@ -34,12 +34,13 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
-        Execute,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
     )
     from traitlets.config.loader import PyFileConfigLoader
+
+    from course.readyclient import ReadyExecute
 
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
@@ -53,15 +54,14 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
         cfg.KernelManager.transport = "ipc"
         cfg.KernelManager.ip = kernel_ipc
     if phase == "execute":
-        # ready at the kernel's first idle status, not after 0.2 s of silence (readyclient)
-        cfg.AsyncKernelManager.client_factory = "course.readyclient.ReadyClient"
         # the outputs are in once the last cell has run: end the kernel's client at once (the
         # fork server then ends the kernel) instead of asking it to shut down and polling
         cfg.Execute.shutdown_kernel = "immediate"
         # CheckCellMetadata ran in the sanitize pass; nothing after it touches a cell's
         # nbgrader metadata (a kernel adds outputs, ClearMetadata keeps nbgrader's), so its
         # second run at the end of nbgrader's pipeline is left out (10-30 ms of jsonschema)
-        cfg.Autograde.autograde_preprocessors = [Execute, IgnorePattern,
+        # ReadyExecute: nbgrader's Execute on kernels that start and end without idle waits
+        cfg.Autograde.autograde_preprocessors = [ReadyExecute, IgnorePattern,
                                                  ClearMetadataPreprocessor, LimitOutput]
     elif phase == "score":
         # nbgrader's pipeline goes on where the worker's stopped. The worker's nbgrader
@@ -147,6 +147,8 @@ def _converters() -> dict:
     from nbgrader.converters.base import BaseConverter
     from nbgrader.utils import setenv
 
+    from course import sandbox
+
     class OnePassAutograde(Autograde):
         def convert_single_notebook(self, notebook_filename: str) -> None:
             self.exporter._preprocessors = []
@@ -161,6 +163,8 @@ def _converters() -> dict:
                 nb = nbformat.read(f, as_version=4)
             with setenv(NBGRADER_EXECUTION="autograde"):
                 output, resources = self.exporter.from_notebook_node(nb, resources=resources)
+            # the kernel has ended (ReadyExecute): nothing it left may redirect the write
+            sandbox.tidy_kernel_folder(Path(folder))
             self.write_single_notebook(output, resources)
 
     class ExecutedAutograde(Autograde):

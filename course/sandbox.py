@@ -19,6 +19,10 @@ kernel it forks makes its own mount, PID and IPC namespaces, sees only its own
 submission's folder and a fresh ``/tmp``, and then drops every capability before running
 a line of student code (``forkserver.py`` says how, and why it is safe).
 
+What a kernel leaves in its folder is untrusted: ``tidy_kernel_folder`` removes every link
+and special file from it before the worker writes the executed notebook there or anything
+is copied out of it.
+
 Only the standard library is used here. ``probe()`` tells ``course grade`` whether the
 sandbox can start on this machine.
 """
@@ -38,6 +42,33 @@ INSIDE_LIB = "/opt/grading"  # where the course's utils and kernel modules appea
 INSIDE_AUTOGRADED, INSIDE_RUNTIME = "/grading/autograded", "/grading/runtime"
 # copied next to utils (pool.prepare_kernel): the server and the kernel's own modules
 KERNEL_FILES = ("forkserver.py", "kernel_guard.py")
+# what a submission's folder may hold once its kernel has run (files and folders, bytes)
+MAX_LEFT_ENTRIES, MAX_LEFT_MB = 1000, 200
+
+
+def tidy_kernel_folder(folder: Path) -> None:
+    """Remove what a kernel may have left in its submission's folder that a grading step
+    outside the sandbox would follow out of it, at any depth and without following any:
+    symbolic links (a notebook "saved" through a link to another student's submission, a
+    course file or ``/dev/zero``) and special files (a FIFO blocks a copy). Call it once
+    the kernel has ended (``course.readyclient.ReadyKernelManager``). Raises ValueError
+    when the folder then holds more than ``MAX_LEFT_ENTRIES`` entries or ``MAX_LEFT_MB``
+    MB: the submission fails rather than the class's grading."""
+    entries, size, stack = 0, 0, [str(folder)]
+    while stack:
+        with os.scandir(stack.pop()) as found:
+            for entry in found:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    size += entry.stat(follow_symlinks=False).st_size
+                else:
+                    os.unlink(entry.path)
+                    continue
+                entries += 1
+        if entries > MAX_LEFT_ENTRIES or size > MAX_LEFT_MB * 2**20:
+            raise ValueError(f"the notebook left more than {MAX_LEFT_ENTRIES} files or "
+                             f"{MAX_LEFT_MB} MB in its folder")
 
 
 def _system_mounts() -> list[str]:

@@ -88,6 +88,11 @@ class Grader:
         with contextlib.redirect_stdout(io.StringIO()):
             result = gradebook.autograde(self.api, assignment, student)
         flags = read_log(str(log_path))
+        from course.readyclient import NOT_ENDED  # (imported by then: not before the server)
+
+        if NOT_ENDED in result.get("log", ""):  # the server did not end it: a new server
+            self.server.kill()
+            self.server.wait()
         if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")

@@ -7,18 +7,20 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from course import pool, sandbox
+from course.readyclient import ReadyKernelManager
 
 pytestmark = pytest.mark.xdist_group("forkserver")
 
@@ -41,19 +43,30 @@ def fork_server(tmp: Path, isolate: bool, **limits):
         server.wait()
 
 
-def run(shard: Path, student: str, *cells: str, timeout: int = 60) -> list[str]:
-    """Execute ``cells`` in a fresh kernel for ``student``; the text each cell printed."""
-    folder = shard / "autograded" / student / "a1"
-    folder.mkdir(parents=True, exist_ok=True)
-    km = AsyncKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
+def folder(shard: Path, student: str) -> Path:
+    """The student's submission folder, where the kernel runs."""
+    path = shard / "autograded" / student / "a1"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def grading_kernel(shard: Path) -> ReadyKernelManager:
+    """A kernel manager for the shard's fork server, as the workers' nbgrader makes it."""
+    km = ReadyKernelManager(transport="ipc", ip=str(pool.runtime_dir(shard) / "k"))
     km._kernel_spec = KernelSpec(argv=pool.kernel_argv(shard), display_name="grading",
                                  language="python", interrupt_mode="message")
+    return km
+
+
+def run(shard: Path, student: str, *cells: str, timeout: int = 60) -> list[str]:
+    """Execute ``cells`` in a fresh kernel for ``student``; the text each cell printed."""
+    km = grading_kernel(shard)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     try:
         NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
-                       resources={"metadata": {"path": str(folder)}}).execute()
-    finally:  # as nbgrader does: the client only shuts down kernels it started itself
-        run_sync(km.shutdown_kernel)()
+                       resources={"metadata": {"path": str(folder(shard, student))}}).execute()
+    finally:  # as the workers' nbgrader does (Execute.shutdown_kernel = "immediate")
+        run_sync(km.shutdown_kernel)(now=True)
     texts = []
     for cell in nb.cells:
         text = ""
@@ -190,18 +203,117 @@ def test_a_kernel_cannot_end_the_server_for_the_next_student(tmp_path):
 
 
 def test_grading_kernels_are_ready_at_their_first_idle_status(tmp_path):
-    # the workers' nbgrader configuration picks ReadyClient, and its wait_for_ready is its
-    # own (AsyncKernelClient binds the base class's at class creation: an override of
+    # the workers' nbgrader executes with ReadyExecute, whose kernels are managed by
+    # ReadyKernelManager with ReadyClient clients; ReadyClient's wait_for_ready is its own
+    # (AsyncKernelClient binds the base class's at class creation: an override of
     # _async_wait_for_ready alone would be silently ignored)
+    import zmq
+    from nbgrader.preprocessors import Execute
+
     from course import gradebook
     from course.notebooks import course_root
-    from course.readyclient import ReadyClient
+    from course.readyclient import ReadyClient, ReadyExecute
 
     shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     cfg = gradebook.config(tmp_path, "execute")
-    assert cfg.AsyncKernelManager.client_factory == "course.readyclient.ReadyClient"
+    assert cfg.Autograde.autograde_preprocessors[0] is ReadyExecute
+    execute = ReadyExecute(config=cfg)
+    assert isinstance(execute, Execute) and execute.kernel_manager_class is ReadyKernelManager
+    assert execute.timeout == Execute(config=cfg).timeout  # Execute's settings still apply
     assert ReadyClient.wait_for_ready is ReadyClient._async_wait_for_ready
-    km = AsyncKernelManager(kernel_name="python3", client_factory=ReadyClient)
+    km = ReadyKernelManager(kernel_name="python3")
+    assert km.client_factory is ReadyClient
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
-    NotebookClient(nb, km=km, timeout=60).execute()
+    client = NotebookClient(nb, km=km, timeout=60)
+    with client.setup_kernel():
+        # a kernel not listening yet is tried again every 10 ms, not 100
+        assert client.kc.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL) == 10
+        client.execute()
     assert nb.cells[0].outputs[0]["text"] == "42\n"
+    run_sync(km.shutdown_kernel)(now=True)
+    assert not run_sync(km.is_alive)()
+
+
+BEAT = r"""
+import os, time
+if os.fork() == 0:  # a process of the submission that goes on after the cell, writing
+    os.setsid()
+    while True:
+        with open('beat.txt', 'a') as f:
+            f.write('.')
+        time.sleep(0.002)
+time.sleep(0.1)
+print('beating')
+"""
+
+
+def _server_pid(shard: Path) -> int:
+    """The shard's fork server: not bwrap, which runs it, nor the forks it made."""
+    mine = f"--allowed\0{shard / 'autograded'}\0".encode()
+    found = {}
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"forkserver.py" in cmdline and mine in cmdline \
+                and not cmdline.split(b"\0")[0].endswith(b"bwrap"):
+            found[int(entry)] = parent
+    (server,) = [pid for pid, parent in found.items() if parent not in found]
+    return server
+
+
+@needs_sandbox
+def test_a_kernel_and_all_it_started_are_gone_when_its_end_returns(tmp_path):
+    """The worker writes the executed notebook into the folder the kernel could write to,
+    right after ending the kernel: nothing of the submission may still run by then. Here
+    the fork server is held up (SIGSTOP) for 0.5 s as the kernel is ended: the end waits
+    for it, and after it nothing writes any more. (Killing the kernel command outright
+    returned at once, with the submission's process still writing.)"""
+    with fork_server(tmp_path, isolate=True) as shard:
+        km = grading_kernel(shard)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BEAT)])
+        beat = folder(shard, "mallory") / "beat.txt"
+        NotebookClient(nb, km=km, timeout=60,
+                       resources={"metadata": {"path": str(beat.parent)}}).execute()
+        assert nb.cells[0].outputs[0]["text"] == "beating\n"
+        server = _server_pid(shard)
+        os.kill(server, signal.SIGSTOP)
+        resume = threading.Timer(0.5, os.kill, (server, signal.SIGCONT))
+        resume.start()
+        try:
+            start = time.perf_counter()
+            run_sync(km.shutdown_kernel)(now=True)
+            took = time.perf_counter() - start
+        finally:
+            resume.join()
+        size = beat.stat().st_size
+        time.sleep(0.3)
+        assert beat.stat().st_size == size > 0
+        assert took >= 0.45  # it waited for the server
+        assert run(shard, "bob", "print(6 * 7)") == ["42"]  # and the server goes on
+
+
+def test_what_a_kernel_leaves_is_tidied_before_anything_reads_it(tmp_path, monkeypatch):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("the instructor's")
+    folder = tmp_path / "autograded" / "mallory" / "a1"
+    (folder / "deep" / "er").mkdir(parents=True)
+    (folder / "a1.ipynb").symlink_to(outside)
+    (folder / "deep" / "er" / "root").symlink_to("/")
+    (folder / "zeros").symlink_to("/dev/zero")
+    os.mkfifo(folder / "trap")
+    (folder / "plot.png").write_bytes(b"\x89PNG")
+    (folder / "deep" / "notes.txt").write_text("mine")
+    sandbox.tidy_kernel_folder(folder)
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [
+        "deep", "deep/er", "deep/notes.txt", "plot.png"]
+    assert outside.read_text() == "the instructor's"  # unlinked, not followed
+    monkeypatch.setattr(sandbox, "MAX_LEFT_ENTRIES", 3)
+    with pytest.raises(ValueError, match="left more than 3 files"):
+        sandbox.tidy_kernel_folder(folder)
+    monkeypatch.setattr(sandbox, "MAX_LEFT_ENTRIES", 1000)
+    (folder / "big.bin").write_bytes(b"\0" * (sandbox.MAX_LEFT_MB * 2**20 + 1))
+    with pytest.raises(ValueError, match=f"or {sandbox.MAX_LEFT_MB} MB"):
+        sandbox.tidy_kernel_folder(folder)

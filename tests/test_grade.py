@@ -49,6 +49,16 @@ get_ipython().ast_transformers.append(_Blank())
 """
 
 
+LINKS = f"""
+import os
+os.symlink('{{target}}', '{A}.ipynb')
+os.symlink('/dev/zero', 'zeros')
+os.makedirs('deep/er')
+os.symlink('/', 'deep/er/root')
+os.mkfifo('trap')
+"""
+
+
 def snooper_code(dest: Path, port: int) -> str:
     """A blank submission's extra cell that looks for what the grader can read: the
     instructor's notebooks and gradebook, other students, the course repository, the
@@ -148,6 +158,14 @@ def build_class(dest: Path, port: int) -> dict[str, object]:
                                after="threshold_unit_answer"), 0.0),
         "other_assignment": (read(notebook_path(ROOT, "release", "ch2_mlp")),
                              "not the notebook of this assignment"),
+        # blank answers that leave links where the worker then writes and copies the
+        # executed notebook: to a file outside the course, to /dev/zero, a FIFO, and to
+        # another student's submission (sabotage); the worker follows none of them
+        "linker": (_with_cell(release, LINKS.format(target=dest.parent / "written-by-a-kernel"),
+                              after="threshold_unit_answer"), 0.0),
+        "saboteur": (_with_cell(release, LINKS.format(target=dest / "submitted" / "solved" / A
+                                                      / f"{A}.ipynb"),
+                                after="threshold_unit_answer"), 0.0),
     }
     expected = {}
     for student, (nb, outcome) in subs.items():
@@ -189,8 +207,8 @@ def test_grading_completes_and_exits_zero(graded):
     _, _, proc, _ = graded
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # flagged: tamperer, delegator, hooker, silencer, and (suspicious) dies (os), exits (sys),
-    # intruder (open), snooper (os, glob, socket...)
-    assert "graded 17, unchanged 0, failed 4, flagged 8" in proc.stdout
+    # intruder (open), snooper (os, glob, socket...), linker and saboteur (os)
+    assert "graded 19, unchanged 0, failed 4, flagged 10" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):
@@ -224,6 +242,20 @@ def test_course_files_are_out_of_the_kernels_reach(graded):
     assert "No such file or directory" in _outputs(dest, "intruder")
     # the tamperer cannot write into the sandbox's read-only copy of utils
     assert "Read-only file system" in _outputs(dest, "tamperer")
+
+
+def test_links_a_kernel_leaves_are_never_followed(graded):
+    dest, _, _, _ = graded
+    assert not (dest.parent / "written-by-a-kernel").exists()
+    victim = read(dest / "submitted" / "solved" / A / f"{A}.ipynb")
+    release = read(dest / "release" / A / f"{A}.ipynb")
+    assert victim == fill_answers(release, read(notebook_path(ROOT, "source", A)))
+    for student in ("linker", "saboteur"):
+        folder = dest / "autograded" / student / A
+        left = {p.name for p in folder.rglob("*")} - {"timestamp.txt"}
+        assert left == {f"{A}.ipynb"}  # no link, no FIFO (nbgrader copies no empty folder)
+        assert (folder / f"{A}.ipynb").is_file()  # its own executed notebook
+        assert any("os.symlink" in c.source for c in read(folder / f"{A}.ipynb").cells)
 
 
 def test_the_sandbox_hides_the_course_and_the_network(graded):
@@ -296,7 +328,7 @@ def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
     # (the intruder and the tamperer would write into real files)
     gradable = [s for s, o in expected.items() if isinstance(o, float) and s not in
                 ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory", "hooker",
-                 "silencer", "snooper")]
+                 "silencer", "snooper", "linker", "saboteur")]
     plain = workspace.make_course_dir(tmp_path / "plain", [A])
     workspace.generate(plain, A)
     for student in gradable:
@@ -339,12 +371,12 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 to grade, 18 unchanged, 3 not gradable" in proc.stdout
+    assert "1 to grade, 20 unchanged, 3 not gradable" in proc.stdout
     after = _csv_scores(dest)
     assert after.pop("late") == 29.0
     assert after == before
     proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
-    assert "19 to grade, 0 unchanged" in proc.stdout
+    assert "21 to grade, 0 unchanged" in proc.stdout
     assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
 
 
