@@ -611,3 +611,37 @@ def test_gradebooks_share_one_engine_per_database_and_process(tmp_path):
             os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
+
+
+def test_cell_metadata_is_checked_as_nbgrader_checks_it(monkeypatch):
+    # validators made once per schema: the same verdicts and errors as nbgrader's own check
+    import jsonschema
+    import nbgrader.nbgraderformat.common as common
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    from course import gradebook
+
+    source = read(notebook_path(ROOT, "source", A))
+    metadata = [c.metadata["nbgrader"] for c in source.cells if "nbgrader" in c.metadata]
+    first = next(m for m in metadata if m.get("grade"))
+    broken = [{**first, "points": "ten"}, {**first, "grade": 1}, {**first, "extra": 1},
+              {k: v for k, v in first.items() if k != "grade_id"}]
+
+    def verdicts() -> list:
+        found = []
+        for meta in metadata + broken:
+            try:
+                MetadataValidatorV3().validate_cell(
+                    nbformat.v4.new_code_cell(metadata={"nbgrader": dict(meta)}))
+                found.append(None)
+            except Exception as exc:  # noqa: BLE001 -- compared below, whatever it is
+                found.append((type(exc), str(exc)))
+        return found
+
+    monkeypatch.setattr(common, "jsonschema", jsonschema)
+    expected = verdicts()
+    gradebook.check_metadata_quickly()
+    assert common.jsonschema is not jsonschema
+    assert verdicts() == expected
+    assert expected[:len(metadata)] == [None] * len(metadata)
+    assert None not in expected[len(metadata):]  # every broken one is refused
