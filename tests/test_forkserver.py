@@ -229,6 +229,9 @@ def test_grading_kernels_are_ready_at_their_first_idle_status(tmp_path):
         # a kernel not listening yet is tried again every 10 ms, not 100
         assert client.kc.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL) == 10
         client.execute()
+        # closing the control socket does not wait 100 ms for an unread interrupt request
+        km._connect_control_socket()
+        assert km._control_socket.getsockopt(zmq.LINGER) == 0
     assert nb.cells[0].outputs[0]["text"] == "42\n"
     run_sync(km.shutdown_kernel)(now=True)
     assert not run_sync(km.is_alive)()
