@@ -320,3 +320,25 @@ def test_what_a_kernel_leaves_is_tidied_before_anything_reads_it(tmp_path, monke
     (folder / "big.bin").write_bytes(b"\0" * (sandbox.MAX_LEFT_MB * 2**20 + 1))
     with pytest.raises(ValueError, match=f"or {sandbox.MAX_LEFT_MB} MB"):
         sandbox.tidy_kernel_folder(folder)
+
+
+@needs_sandbox
+def test_a_kernel_that_does_not_end_when_asked_is_not_graded(tmp_path, monkeypatch):
+    """If the fork server cannot confirm the end (here: held up past the timeout), ending
+    the kernel raises, so nbgrader fails the submission instead of writing its notebook."""
+    from course import readyclient
+
+    monkeypatch.setattr(readyclient, "END_TIMEOUT_S", 0.5)
+    with fork_server(tmp_path, isolate=True) as shard:
+        km = grading_kernel(shard)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+        NotebookClient(nb, km=km, timeout=60,
+                       resources={"metadata": {"path": str(folder(shard, "mallory"))}}).execute()
+        server = _server_pid(shard)
+        os.kill(server, signal.SIGSTOP)
+        try:
+            with pytest.raises(RuntimeError, match=readyclient.NOT_ENDED):
+                run_sync(km.shutdown_kernel)(now=True)
+        finally:
+            os.kill(server, signal.SIGCONT)
+        assert not run_sync(km.is_alive)()  # its command was killed all the same
