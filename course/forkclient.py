@@ -3,8 +3,11 @@
     python -I -S forkclient.py --socket PATH -f CONNECTION_FILE
 
 nbgrader (jupyter_client) starts this as "the kernel": it sends the connection file's
-contents, its working folder (the submission's) and the kernel-log path to the fork server
-(``forkserver.py``), then waits. It exits with the kernel's exit code.
+contents and its working folder (the submission's) to the fork server (``forkserver.py``),
+then waits. It exits with the kernel's exit code, and appends the server's report on the
+kernel (its exit, the CPU time of all its processes, whether a limit ended it, what its
+guard reported) as a JSON line to the file ``COURSE_KERNEL_REPORT`` names: a file outside
+the sandbox, which no kernel can reach.
 
 SIGTERM (``course.readyclient.ReadyKernelManager`` ending a grading kernel) closes this
 side of the socket: the server then ends the kernel and everything it started, and replies
@@ -29,7 +32,7 @@ def main(argv: list[str]) -> int:
     with open(connection_file) as f:
         connection = f.read()
     request = {"connection": connection, "connection_file": connection_file,
-               "cwd": os.getcwd(), "log": os.environ.get("COURSE_KERNEL_LOG", "")}
+               "cwd": os.getcwd()}
     client = socket.socket(socket.AF_UNIX)
     ending = []
 
@@ -53,6 +56,10 @@ def main(argv: list[str]) -> int:
             return 1
         reply += chunk
     answer = json.loads(reply)
+    report = os.environ.get("COURSE_KERNEL_REPORT")
+    if report:  # outside every sandbox: what the kernel cannot change
+        with open(report, "a") as fh:
+            fh.write(json.dumps(answer) + "\n")
     if "error" in answer:
         print(f"fork server: {answer['error']}", file=sys.stderr)
         return 1

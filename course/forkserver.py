@@ -40,13 +40,15 @@ import resource
 import select
 import signal
 import socket
+import stat
 import sys
 import threading
+import time
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
-MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_MOVE, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8192, 4096, 16384, 1 << 18)
+PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 1, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -85,18 +87,6 @@ def preload() -> None:
     import utils.widgets  # noqa: F401 -- every notebook's setup cell uses it (and ipywidgets)
 
 
-def _only(parent: str, keep: str) -> None:
-    """Hide everything under ``parent`` except ``keep`` (a folder below it)."""
-    staging = "/tmp/.keep"
-    os.makedirs(staging)
-    _mount(keep, staging, None, MS_BIND | MS_REC)
-    _mount("tmpfs", parent, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-    os.makedirs(keep)
-    _mount(staging, keep, None, MS_BIND | MS_REC)
-    _check(_libc.umount2(staging.encode(), MNT_DETACH), "umount staging")
-    os.rmdir(staging)
-
-
 def _drop_privileges() -> None:
     for cap in range(64):  # the bounding set first (needs CAP_SETPCAP, dropped last)
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
@@ -111,6 +101,84 @@ def _drop_privileges() -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
+class KernelGroup:
+    """One kernel's control group in each hierarchy the server was handed (``--cgroups``:
+    {controller: an open directory descriptor}, see ``course.cgroups``): its memory (tmpfs
+    files included), process count and CPU share are capped, and its CPU time is counted
+    across every process it starts. Empty (no descriptors): nothing is done, and ``usage``
+    is None."""
+
+    def __init__(self, dirs: dict[str, int], name: str, opts):
+        self.dirs, self.name = dirs, name
+        for fd in dirs.values():
+            os.mkdir(name, dir_fd=fd)
+        memory = str(opts.mem_mb * 2**20)
+        limits = {"memory": [("memory.limit_in_bytes", memory),
+                             ("memory.memsw.limit_in_bytes", memory)],
+                  "pids": [("pids.max", str(opts.pids))],
+                  "cpu": [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "100000")],
+                  "v2": [("memory.max", memory), ("memory.swap.max", "0"),
+                         ("pids.max", str(opts.pids)), ("cpu.max", "100000 100000")]}
+        for controller, fd in dirs.items():
+            for file, value in limits.get(controller, []):
+                try:
+                    self._write(fd, file, value)
+                except OSError:  # no swap accounting: memory.memsw / memory.swap absent
+                    if "sw" not in file:
+                        raise
+
+    def _write(self, fd: int, file: str, value: str) -> None:
+        handle = os.open(f"{self.name}/{file}", os.O_WRONLY, dir_fd=fd)
+        try:
+            os.write(handle, value.encode())
+        finally:
+            os.close(handle)
+
+    def _read(self, controller: str, file: str) -> str:
+        handle = os.open(f"{self.name}/{file}", os.O_RDONLY, dir_fd=self.dirs[controller])
+        try:
+            return os.read(handle, 65536).decode()
+        finally:
+            os.close(handle)
+
+    def join(self) -> None:
+        """Move the calling process (and so all it will start) into the group."""
+        for fd in self.dirs.values():
+            self._write(fd, "cgroup.procs", "0")
+
+    def usage(self) -> float | None:
+        """CPU seconds used by every process of the group so far."""
+        if "cpuacct" in self.dirs:
+            return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
+        if "v2" in self.dirs:
+            for line in self._read("v2", "cpu.stat").splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+        return None
+
+    def oom_kills(self) -> int:
+        """How many of the group's processes the memory limit killed."""
+        key = {"memory": "memory.oom_control", "v2": "memory.events"}
+        for controller, file in key.items():
+            if controller in self.dirs:
+                for line in self._read(controller, file).splitlines():
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+        return 0
+
+    def remove(self) -> None:
+        """Remove the group once its processes are gone (they may take a moment to leave)."""
+        for fd in self.dirs.values():
+            for _ in range(100):
+                try:
+                    os.rmdir(self.name, dir_fd=fd)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
 # where the sandbox shows the worker's autograded/ and runtime folders (course.sandbox)
 INSIDE_AUTOGRADED, INSIDE_RUNTIME = "/grading/autograded", "/grading/runtime"
 
@@ -120,13 +188,76 @@ def _inside(path: str, real: str, inside: str) -> str:
     return inside + path[len(real):] if path == real or path.startswith(real + "/") else path
 
 
-def _isolate(allowed: str, folder: str) -> None:
+def _python_prefixes() -> list[str]:
+    """The Python environment's folders that a fresh ``/tmp`` would hide (a virtual
+    environment made under ``/tmp``): they are mounted again on top of it."""
+    found = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return sorted(p for p in found if p == "/tmp" or p.startswith("/tmp/"))
+
+
+def _fresh_tmp(mem_mb: int) -> None:
+    """A private, size-limited ``/tmp``, with the Python environment in it kept."""
+    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in _python_prefixes()]
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={mem_mb}m")
+    for path, fd in kept:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def _copy_regular(src: str, dst: str) -> None:
+    """Copy the folders and regular files under ``src`` into ``dst``; follow no link."""
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        for name in dirnames:
+            os.makedirs(os.path.join(dst, rel, name), exist_ok=True)
+        for name in filenames:
+            source = os.path.join(dirpath, name)
+            try:
+                fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue  # a link: never followed
+            with os.fdopen(fd, "rb") as fin:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue  # a FIFO or a device
+                with open(os.path.join(dst, rel, name), "wb") as fout:
+                    while chunk := fin.read(1 << 20):
+                        fout.write(chunk)
+
+
+def _private_folder(allowed: str, folder: str, mem_mb: int) -> None:
+    """Hide everything under ``allowed`` (every student's folder) and show the kernel a
+    copy of its own submission's folder in a size-limited tmpfs: what the kernel writes
+    there stays in memory (counted by its limits) and is gone with it, so nothing it
+    leaves (a link, a FIFO, gigabytes) ever reaches the worker that writes the executed
+    notebook into the real folder."""
+    staging = "/tmp/.submission"
+    os.makedirs(staging)
+    _mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755,size={mem_mb}m")
+    _copy_regular(folder, staging)
+    _mount("tmpfs", allowed, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    os.makedirs(folder)
+    _mount(staging, folder, None, MS_MOVE)
+    os.rmdir(staging)
+
+
+def _hide_processes() -> None:
+    """Cover ``/proc/<pid>`` of every process now running in the sandbox (the server, the
+    intermediate and this one) with an empty, unreadable tmpfs: the kernel, started after,
+    finds no other process's root, environment, memory or file descriptors. (A new
+    ``/proc`` is refused in this namespace: bwrap's ``/proc`` has locked sub-mounts.)"""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            _mount("tmpfs", f"/proc/{name}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   "mode=000,size=4k")
+
+
+def _isolate(allowed: str, folder: str, mem_mb: int) -> None:
     """Inside the new mount and PID namespaces, as their process 1: see the docstring."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # /proc stays the sandbox's (a new one is refused under --disable-userns): it shows the
-    # server and this kernel's processes, and nothing of earlier kernels, which are gone
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    _only(allowed, folder)
+    _fresh_tmp(mem_mb)
+    _private_folder(allowed, folder, mem_mb)
+    _hide_processes()
     _drop_privileges()
 
 
@@ -154,9 +285,8 @@ def _kernel(request: dict, opts) -> None:
             f.write(request["connection"])
     os.chdir(request["cwd"])
     os.environ.update({"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib"})
-    os.environ.pop("COURSE_KERNEL_LOG", None)
-    if request.get("log"):
-        os.environ["COURSE_KERNEL_LOG"] = request["log"]
+    os.environ.pop("COURSE_KERNEL_LOG", None)  # the guard reports to the server's pipe
+    os.environ["COURSE_GUARD_FD"] = str(request["guard_fd"])
     resource.setrlimit(resource.RLIMIT_CPU, (opts.cpu, opts.cpu + 5))
     limit = opts.mem_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -205,25 +335,29 @@ def _run_kernel_and_wait(request: dict, opts, stop: int | None) -> None:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _spawn(request: dict, opts, listener: socket.socket, conn: socket.socket,
-           stop: int, server_end: int) -> int:
-    """Fork the intermediate process: with ``--isolate`` it makes the namespaces, whose
-    process 1 sets up the mounts, drops every privilege and runs the kernel as its child.
+def _spawn(request: dict, opts, keep: dict, group: KernelGroup) -> int:
+    """Fork the intermediate process: it joins the kernel's control group; with
+    ``--isolate`` it then makes the namespaces, whose process 1 sets up the mounts, drops
+    every privilege and runs the kernel as its child.
 
-    The intermediate ends the kernel when the server closes ``stop`` (the read end of a
-    pipe), and exits only once it is gone: with ``--isolate`` it kills process 1, and
-    Linux reports process 1 dead only after every process of its namespace has been
-    killed and reaped. So once the server has reaped the intermediate, nothing of the
-    submission runs any more: no late write can reach its folder after the worker has
-    moved on to write the executed notebook there. (``server_end``: the pipe's write end,
-    which only the server may hold.)"""
+    ``keep``: the descriptors of the request the intermediate keeps ("stop": the read end
+    of a pipe; "guard": the write end of the kernel guard's pipe); every other descriptor
+    of the server's ("close": the listening socket, the client's connection, the pipes'
+    other ends, the control-group folders) is closed first, so no kernel holds one.
+
+    The intermediate ends the kernel when the server closes ``stop``, and exits only once
+    it is gone: with ``--isolate`` it kills process 1, and Linux reports process 1 dead
+    only after every process of its namespace has been killed and reaped. So once the
+    server has reaped the intermediate, nothing of the submission runs any more."""
     pid = os.fork()
     if pid:
         return pid
     try:
-        listener.close()
-        conn.close()
-        os.close(server_end)
+        group.join()
+        for fd in keep["close"]:
+            os.close(fd)
+        stop = keep["stop"]
+        request["guard_fd"] = keep["guard"]
         if not opts.isolate:
             _run_kernel_and_wait(request, opts, stop=stop)
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
@@ -233,7 +367,7 @@ def _spawn(request: dict, opts, listener: socket.socket, conn: socket.socket,
             try:
                 os.close(stop)
                 _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-                _isolate(INSIDE_AUTOGRADED, request["cwd"])
+                _isolate(INSIDE_AUTOGRADED, request["cwd"], opts.mem_mb)
             except BaseException as exc:  # noqa: BLE001
                 print(f"fork server: isolation failed: {exc!r}", file=sys.stderr, flush=True)
                 os._exit(72)
@@ -254,9 +388,65 @@ def _read_request(conn: socket.socket) -> dict:
     return json.loads(data)
 
 
+MAX_GUARD_BYTES = 1 << 18  # what a kernel's guard may report (a kernel can write there too)
+
+
+def _read_some(fd: int, got: bytearray) -> bool:
+    """Append what the pipe ``fd`` holds to ``got`` (up to the cap); False at its end."""
+    chunk = os.read(fd, 65536)
+    if len(got) < MAX_GUARD_BYTES:
+        got += chunk[:MAX_GUARD_BYTES - len(got)]
+    return bool(chunk)
+
+
+def _run_one(conn: socket.socket, request: dict, opts, listener: socket.socket,
+             number: int) -> dict:
+    """Run one kernel until the client asks for its end (closes its side), goes away, or
+    the kernel ends; end it, wait until all it started is gone; the report for the client:
+    its exit code, the CPU time of all its processes, whether the CPU or memory limit
+    ended it, and what its guard reported."""
+    group = KernelGroup(opts.cgroups, f"k{number}", opts)
+    stop_read, stop = os.pipe()
+    guard_read, guard = os.pipe()
+    closing = [listener.fileno(), conn.fileno(), stop, guard_read, *opts.cgroups.values()]
+    pid = _spawn(request, opts, {"stop": stop_read, "guard": guard, "close": closing}, group)
+    os.close(stop_read)
+    os.close(guard)
+    pidfd = os.pidfd_open(pid)
+    report, reported, watching = {"cpu_limit": False}, bytearray(), [conn, pidfd, guard_read]
+    try:
+        while True:
+            ready, _, _ = select.select(watching, [], [], 0.1 if opts.cgroups else None)
+            if guard_read in ready and not _read_some(guard_read, reported):
+                watching.remove(guard_read)
+            used = group.usage()
+            if used is not None and used > opts.cpu:
+                report["cpu_limit"] = True  # across every process it started
+                break
+            if conn in ready or pidfd in ready:
+                break
+        os.close(stop)
+        stop = None
+        _, status = os.waitpid(pid, 0)  # the kernel and all it started are gone
+        report["exit"] = os.waitstatus_to_exitcode(status)
+        while guard_read in watching and _read_some(guard_read, reported):
+            pass
+        report["guard"] = reported.decode(errors="replace")
+        report["cpu"] = group.usage()
+        report["oom_kills"] = group.oom_kills() if opts.cgroups else 0
+    finally:
+        os.close(pidfd)
+        os.close(guard_read)
+        if stop is not None:
+            os.close(stop)
+        group.remove()
+    return report
+
+
 def serve(listener: socket.socket, opts) -> None:
     """One kernel at a time (a worker grades one submission at a time)."""
     allowed = os.path.realpath(opts.allowed)
+    number = 0
     while True:
         conn, _ = listener.accept()
         with conn:
@@ -270,26 +460,15 @@ def serve(listener: socket.socket, opts) -> None:
             except (OSError, ValueError, KeyError) as exc:
                 conn.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
                 continue
-            stop_read, stop = os.pipe()
-            pid = _spawn(request, opts, listener, conn, stop_read, stop)
-            os.close(stop_read)
-            pidfd = os.pidfd_open(pid)
+            number += 1
             try:
-                # the client asks for the kernel's end by closing its side of the socket
-                # (or goes away): closing ``stop`` makes the intermediate end the kernel
-                select.select([conn, pidfd], [], [])
-                os.close(stop)
-                stop = None
-                _, status = os.waitpid(pid, 0)  # the kernel and all it started are gone
-                code = os.waitstatus_to_exitcode(status)
-                try:
-                    conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
-                except OSError:
-                    pass
-            finally:
-                os.close(pidfd)
-                if stop is not None:
-                    os.close(stop)
+                report = _run_one(conn, request, opts, listener, number)
+            except OSError as exc:  # a control group that cannot be made, a fork refused
+                report = {"error": f"cannot start the kernel: {exc}"}
+            try:
+                conn.sendall(json.dumps(report).encode() + b"\n")
+            except OSError:
+                pass
 
 
 def main(argv: list[str]) -> None:
@@ -299,9 +478,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--runtime", required=True)
     parser.add_argument("--cpu", type=int, required=True)
     parser.add_argument("--mem-mb", type=int, required=True)
+    parser.add_argument("--pids", type=int, default=128)
+    parser.add_argument("--cgroups", default="{}", help="JSON: {controller: directory fd}")
     parser.add_argument("--isolate", action="store_true")
     opts = parser.parse_args(argv)
+    opts.cgroups = {name: int(fd) for name, fd in json.loads(opts.cgroups).items()}
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are messages to the kernel
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # ends with its worker
     listener = socket.socket(fileno=opts.fd)
     preload()

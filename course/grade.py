@@ -28,7 +28,9 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -48,6 +50,7 @@ from .pool import (
     Submission,
     execute_parallel,
     fail,
+    read_folder,
     reason_from_log,
     start_workers,
     stop_workers,
@@ -65,16 +68,16 @@ STAGING = ".course-executed"
 
 
 # ------------------------------------------------------------------------------ discovery
-def _digest(folder: Path) -> str:
+def _digest(files: dict[str, bytes]) -> str:
     h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        h.update(path.relative_to(folder).as_posix().encode())
-        h.update(path.read_bytes())
+    for rel, data in sorted(files.items()):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
 def discover(root: Path, names: list[str]) -> list[Submission]:
-    """Every submitted/<student>/<assignment>/ folder, checked and scanned."""
+    """Every submitted/<student>/<assignment>/ folder, checked and scanned. A student's
+    folder or submission folder that is a link is not followed: that submission fails."""
     base = root / "submitted"
     if not base.is_dir():
         return []
@@ -83,10 +86,14 @@ def discover(root: Path, names: list[str]) -> list[Submission]:
     _ALL_IDS.update({p.parent.name: {grade_id(c) for c in read(p).cells} - {None}
                      for p in (root / "source").glob("*/*.ipynb") if p.stem == p.parent.name})
     found = []
-    for student_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+    for student_dir in sorted(p for p in base.iterdir() if p.is_dir() or p.is_symlink()):
         for name in names:
             folder = student_dir / name
-            if folder.is_dir():
+            if folder.is_symlink() or student_dir.is_symlink():
+                if folder.is_dir():
+                    found.append(fail(Submission(name, student_dir.name, str(folder)),
+                                      "the submission folder is a link (not followed)"))
+            elif folder.is_dir():
                 found.append(_inspect(Submission(name, student_dir.name, str(folder)),
                                       sources[name]))
     return found
@@ -94,23 +101,31 @@ def discover(root: Path, names: list[str]) -> list[Submission]:
 
 def _inspect(sub: Submission, source) -> Submission:
     folder = Path(sub.folder)
-    sub.digest = _digest(folder)
-    path = folder / f"{sub.assignment}.ipynb"
-    if not path.exists():
-        others = sorted(folder.glob("*.ipynb"))
+    try:
+        files, left_out = read_folder(folder)
+    except (OSError, ValueError) as exc:
+        return fail(sub, f"its folder cannot be read ({exc})")
+    sub.digest = _digest(files)
+    if left_out:
+        sub.notes.append("left out (links are never followed; special files are not "
+                         "graded): " + ", ".join(left_out[:5])
+                         + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""))
+    name = f"{sub.assignment}.ipynb"
+    if name not in files:
+        others = [rel for rel in files if rel.endswith(".ipynb") and "/" not in rel]
         if len(others) != 1:
-            return fail(sub, f"no {path.name} in the submission"
-                         + (f" (found {len(others)} notebooks)" if others else ""))
-        sub.notes.append(f"notebook was renamed to {others[0].name}; graded as {path.name}")
-        path = others[0]
-    size_mb = path.stat().st_size / 2**20
+            return fail(sub, f"no {name} in the submission"
+                        + (f" (found {len(others)} notebooks)" if others else ""))
+        sub.notes.append(f"notebook was renamed to {others[0]}; graded as {name}")
+        name = others[0]
+    size_mb = len(files[name]) / 2**20
     if size_mb > MAX_NOTEBOOK_MB:
         return fail(sub, f"notebook is {size_mb:.0f} MB (limit {MAX_NOTEBOOK_MB} MB)")
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = nbformat.reads(files[name].decode(), as_version=4)
     except Exception as exc:  # noqa: BLE001 -- any parse failure is the student's file
         return fail(sub, f"not a valid notebook file ({type(exc).__name__}: {str(exc)[:80]})")
-    sub.notebook = str(path)
+    sub.notebook = str(folder / name)
     ids = {grade_id(c) for c in nb.cells} - {None}
     expected = {grade_id(c) for c in source.cells} - {None}
     if ids and len(expected & ids) < 0.5 * len(expected):  # most of its cells are foreign
@@ -144,9 +159,9 @@ class Scorer:
             fail(sub, str(exc))
             return
         shutil.copytree(folder, target, symlinks=True)
-        stamp = Path(sub.folder) / "timestamp.txt"
-        if stamp.exists():
-            shutil.copy2(stamp, target / "timestamp.txt")
+        stamp = _small_regular_file(Path(sub.folder) / "timestamp.txt")
+        if stamp is not None:
+            (target / "timestamp.txt").write_bytes(stamp)
         with contextlib.redirect_stdout(io.StringIO()):
             result = gradebook.autograde(self.api, sub.assignment, sub.student)
         if result["success"]:
@@ -160,6 +175,18 @@ class Scorer:
 
     def close(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _small_regular_file(path: Path, limit: int = 4096) -> bytes | None:
+    """The contents of a regular file of at most ``limit`` bytes, or None: a link, a FIFO
+    or anything larger is not read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        return fh.read() if stat.S_ISREG(info.st_mode) and info.st_size <= limit else None
 
 
 def score(root: Path, subs: list[Submission], executed: dict[str, Path]) -> None:

@@ -6,8 +6,12 @@ profile functions, new display or exception hooks, or rebind builtins and the sh
 own methods — any of which could empty, rewrite or silence the tests that follow.
 ``GradingKernel`` takes a baseline of all of them just before the first cell and, before
 every later cell, restores the baseline and records what it had to undo. The records
-(JSON lines, one per undone change) go to the file named by ``COURSE_KERNEL_LOG``;
-``course grade`` turns them into tampering flags for that student.
+(JSON lines: one per cell it saw, and one per undone change) go to the pipe whose
+descriptor ``COURSE_GUARD_FD`` gives (a grading kernel: the fork server holds the other
+end, so a kernel can add to the record but never take back what was sent), or else to the
+file ``COURSE_KERNEL_LOG`` names (``course.limited_kernel``, for debugging);
+``course grade`` turns them into tampering flags for that student, and flags a kernel
+whose guard reported fewer cells than were run (it was switched off).
 
 Callbacks registered by the plotting and widget libraries while a cell runs (for example
 matplotlib's inline backend) are left alone; everything else added is removed.
@@ -118,6 +122,21 @@ class Baseline:
 _MISSING = object()
 
 
+def _report(text: str) -> None:
+    """Send records to the fork server's pipe (or append them to COURSE_KERNEL_LOG)."""
+    fd = os.environ.get("COURSE_GUARD_FD")  # set in the kernel (imported before, by the server)
+    if fd is not None:
+        try:
+            os.write(int(fd), text.encode())
+        except (OSError, ValueError):  # closed by the notebook: seen as a silent guard
+            pass
+        return
+    path = os.environ.get("COURSE_KERNEL_LOG")
+    if path:
+        with open(path, "a") as log:
+            log.write(text)
+
+
 class GradingKernel(IPythonKernel):
     """IPython's kernel, with the hooks restored before every cell (see the module)."""
 
@@ -128,13 +147,12 @@ class GradingKernel(IPythonKernel):
         self._cells += 1
         if self._baseline is None:
             self._baseline = Baseline(self.shell)
-            return
-        undone = self._baseline.restore(self.shell)
-        path = os.environ.get("COURSE_KERNEL_LOG")
-        if undone and path:
-            with open(path, "a") as log:
-                for line in undone:
-                    log.write(json.dumps({"cell": self._cells, "undone": line}) + "\n")
+            undone = []
+        else:
+            undone = self._baseline.restore(self.shell)
+        records = [{"cell": self._cells}] + [{"cell": self._cells, "undone": line}
+                                             for line in undone]
+        _report("".join(json.dumps(r) + "\n" for r in records))
 
     async def do_execute(self, *args, **kwargs):
         GradingKernel.do_execute = _DO_EXECUTE  # put our own method back first
@@ -145,21 +163,30 @@ class GradingKernel(IPythonKernel):
 _DO_EXECUTE = GradingKernel.do_execute
 
 
-def read_log(path: str) -> list[str]:
-    """The tampering flags of one kernel log (each undone change once, with its first cell)."""
-    flags, seen = [], set()
-    try:
-        with open(path) as fh:
-            lines = fh.readlines()
-    except OSError:
-        return flags
-    for line in lines:
+def read_records(text: str) -> tuple[list[str], int]:
+    """The tampering flags of a guard's records (each undone change once, with its first
+    cell) and how many cells the guard reported."""
+    flags, seen, cells = [], set(), 0
+    for line in text.splitlines():
         try:
             record = json.loads(line)
-        except ValueError:
-            flags.append("tampering (kernel): its hook log was corrupted")
+            cell, undone = int(record["cell"]), record.get("undone")
+        except (ValueError, TypeError, KeyError):
+            if "tampering (kernel): its guard's record was corrupted" not in flags:
+                flags.append("tampering (kernel): its guard's record was corrupted")
             continue
-        if record["undone"] not in seen:
-            seen.add(record["undone"])
-            flags.append(f"tampering (kernel, before cell {record['cell']}): {record['undone']}")
-    return flags
+        if undone is None:
+            cells += 1
+        elif undone not in seen:
+            seen.add(undone)
+            flags.append(f"tampering (kernel, before cell {cell}): {undone}")
+    return flags, cells
+
+
+def read_log(path: str) -> list[str]:
+    """The tampering flags of a guard's log file (``COURSE_KERNEL_LOG``)."""
+    try:
+        with open(path) as fh:
+            return read_records(fh.read())[0]
+    except OSError:
+        return []

@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import gradebook, sandbox
+from . import cgroups, gradebook, sandbox
 
 
 @dataclass
@@ -58,7 +58,8 @@ class Options:
     workers: int = os.cpu_count() or 1
     force: bool = False
     kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
-    kernel_mem_mb: int = 2048
+    kernel_mem_mb: int = 2048  # memory of all a notebook's processes, its /tmp included
+    kernel_pids: int = 128  # processes and threads of one notebook (where cgroups exist)
     cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
     sandbox: bool = True  # each kernel in bubblewrap (course.sandbox); off only on request
     scheduler: str | None = None  # a Dask scheduler's address: execute there (distributed.py)
@@ -93,23 +94,29 @@ def _kernel_dir(shard: Path) -> Path:
 
 def start_fork_server(shard: Path, opts: Options) -> subprocess.Popen:
     """Start the shard's fork server (in the sandbox unless ``opts.sandbox`` is off); it
-    listens on ``control_socket(shard)``, made here and handed over as a file descriptor."""
+    listens on ``control_socket(shard)``, made here and handed over as a file descriptor,
+    and puts each kernel in a control group of its own under the folders of ``groups``
+    (``course.cgroups``; removed by ``end_fork_server``)."""
     path = control_socket(shard)
     path.parent.mkdir(exist_ok=True)
     path.unlink(missing_ok=True)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
     listener.listen(8)
-    fd = listener.fileno()
+    groups = cgroups.ServerGroups()
+    dirs = groups.fds()
+    fds = [listener.fileno(), *dirs.values()]
     allowed = shard / "autograded"
     allowed.mkdir(exist_ok=True)
-    args = ["--fd", str(fd), "--allowed", str(allowed), "--runtime", str(runtime_dir(shard)),
-            "--cpu", str(opts.kernel_cpu), "--mem-mb", str(opts.kernel_mem_mb)]
+    args = ["--fd", str(listener.fileno()), "--allowed", str(allowed),
+            "--runtime", str(runtime_dir(shard)), "--cpu", str(opts.kernel_cpu),
+            "--mem-mb", str(opts.kernel_mem_mb), "--pids", str(opts.kernel_pids),
+            "--cgroups", json.dumps(dirs)]
     if opts.sandbox:
         command = sandbox.server_argv(str(shard / "lib"), str(allowed), str(runtime_dir(shard)),
                                       [sys.executable, f"{sandbox.INSIDE_LIB}/forkserver.py",
                                        *args, "--isolate"])
-        env = None
+        env = {}  # bwrap itself sees nothing of the grading machine's environment
     else:
         command = [sys.executable, str(shard / "lib" / "forkserver.py"), *args]
         env = dict(os.environ, PYTHONPATH=str(shard / "lib"), OPENBLAS_NUM_THREADS="1",
@@ -117,10 +124,27 @@ def start_fork_server(shard: Path, opts: Options) -> subprocess.Popen:
     try:
         # its output (and its kernels' banners) goes to the worker's log, never to stdout,
         # which carries the worker's JSON lines
-        return subprocess.Popen(command, pass_fds=[fd], env=env, cwd=allowed,
-                                stdout=sys.stderr.fileno())
+        server = subprocess.Popen(command, pass_fds=fds, env=env, cwd=allowed,
+                                  stdout=sys.stderr.fileno())
+    except BaseException:
+        groups.remove()
+        raise
     finally:
         listener.close()  # the server holds it now
+        for fd in dirs.values():
+            os.close(fd)
+    server.course_groups = groups
+    return server
+
+
+def end_fork_server(server: subprocess.Popen) -> None:
+    """Kill a fork server (and with it any kernel it runs) and remove its control groups."""
+    if server.poll() is None:
+        server.kill()
+    server.wait()
+    groups = getattr(server, "course_groups", None)
+    if groups:
+        groups.remove()
 
 
 def runtime_dir(shard: Path) -> Path:
@@ -191,11 +215,42 @@ def place_submission(shard: Path, sub: Submission, files: dict[str, bytes]) -> N
         (target / Path(sub.notebook).name).rename(wanted)
 
 
+MAX_SUBMISSION_MB = 100  # all the files of one submission folder
+
+
+def read_folder(folder: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The regular files under a submission's folder, as {relative path: contents}, and
+    what was left out: every symbolic link (never followed: a link to the gradebook,
+    another student's work or ``/proc/self/mem`` brings nothing in) and every special file
+    (a FIFO, a device). Raises ValueError over ``MAX_SUBMISSION_MB``, and OSError when the
+    folder cannot be read: that submission fails, not the class's run."""
+    files, left_out, total, stack = {}, [], 0, [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(folder / rel if rel else folder) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_symlink():
+                    left_out.append(f"{name} (a link)")
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(name)
+                elif not entry.is_file(follow_symlinks=False):
+                    left_out.append(f"{name} (not a regular file)")
+                else:
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    with os.fdopen(fd, "rb") as fh:
+                        total += os.fstat(fd).st_size
+                        if total > MAX_SUBMISSION_MB * 2**20:
+                            raise ValueError(f"the submission's files add up to more than "
+                                             f"{MAX_SUBMISSION_MB} MB")
+                        files[name] = fh.read()
+    return dict(sorted(files.items())), sorted(left_out)
+
+
 def submission_files(sub: Submission) -> dict[str, bytes]:
-    """Everything in a submission's folder, as {relative path: contents}."""
-    folder = Path(sub.folder)
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Everything in a submission's folder that is graded, as {relative path: contents}
+    (``read_folder``: no link is followed)."""
+    return read_folder(Path(sub.folder))[0]
 
 
 class _Forked:
@@ -423,7 +478,7 @@ def execute_parallel(root: Path, subs: list[Submission], opts: Options, tmp: Pat
             if done:
                 done(sub, folder)
         else:
-            fail(sub, reason_from_log(result.get("log", "")))
+            fail(sub, result.get("reason") or reason_from_log(result.get("log", "")))
         _tick(bar, subs)
     for w in workers:  # each ends on its own once its stdin is closed
         if w.proc:

@@ -102,6 +102,7 @@ def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
         raise FileNotFoundError("bubblewrap (bwrap) is not installed")
     argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", "0", "--gid", "0",
             "--disable-userns", "--cap-add", "ALL", "--die-with-parent",
+            "--as-pid-1",  # no bwrap process inside: the fork server is process 1
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",  # before the binds below
             *_system_mounts(), *_python_mounts(),
             "--ro-bind", lib, INSIDE_LIB,
@@ -116,20 +117,31 @@ def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
     return [*argv, "--chdir", INSIDE_AUTOGRADED, "--", *command]
 
 
-# In the sandbox, as the fork server will: make the namespaces a kernel gets, then mount.
+# In the sandbox, as the fork server will: make the namespaces a kernel gets, mount its
+# fresh /tmp (the Python environment kept, even when it lives under /tmp), import numpy.
 _PROBE = """
 import ctypes, os, sys
+import forkserver
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.unshare(0x00020000 | 0x20000000 | 0x08000000) != 0:
     sys.exit('cannot make mount/PID namespaces: ' + os.strerror(ctypes.get_errno()))
 pid = os.fork()
 if pid == 0:
-    ok = libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, None) == 0
-    os._exit(0 if ok else 3)
+    try:
+        forkserver._mount(None, '/', None, forkserver.MS_REC | forkserver.MS_PRIVATE)
+        forkserver._fresh_tmp(64)
+    except OSError as exc:
+        print('cannot mount a private /tmp in a kernel namespace:', exc, file=sys.stderr)
+        os._exit(3)
+    try:
+        import numpy  # noqa: F401
+    except ImportError as exc:
+        print('a kernel cannot import numpy:', exc, file=sys.stderr)
+        os._exit(4)
+    os._exit(0)
 _, status = os.waitpid(pid, 0)
 if status:
-    sys.exit('cannot mount a private /tmp in a kernel namespace')
-import numpy
+    sys.exit(1)
 print(os.path.exists(sys.argv[1]))
 """
 
@@ -140,10 +152,11 @@ def probe() -> str | None:
         lib, folder = Path(tmp) / "lib", Path(tmp) / "folder"
         lib.mkdir()
         folder.mkdir()
+        shutil.copy2(Path(__file__).with_name("forkserver.py"), lib / "forkserver.py")
         try:
             argv = server_argv(str(lib), str(folder), str(lib),
                                [sys.executable, "-c", _PROBE, f"{tmp}/lib"])
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={})
         except (FileNotFoundError, OSError, subprocess.TimeoutExpired) as exc:
             return str(exc)
         if proc.returncode != 0 or proc.stdout.split() != ["False"]:

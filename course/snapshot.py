@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,15 +30,33 @@ def files_under(root: Path, tops: Iterable[str] | None = None,
             continue
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if d not in skip and not d.endswith(".egg-info")]
-            found += [Path(dirpath) / f for f in filenames if not f.endswith("-journal")]
+            # regular files only: hashing, copying or restoring a link would follow it,
+            # and reading a FIFO would block
+            found += [Path(dirpath) / f for f in filenames if not f.endswith("-journal")
+                      and _regular(os.path.join(dirpath, f))]
     return found
 
 
-def _sha(path: Path) -> str | None:
+def _regular(path: str) -> bool:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _read(path: Path) -> bytes | None:
+    """A regular file's contents; None for a link, a special file or a missing one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
+def _sha(path: Path) -> str | None:
+    data = _read(path)
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 class Snapshot:
@@ -51,17 +70,25 @@ class Snapshot:
         self._kept: dict[str, bytes] = {}
         for path in files:
             rel = Path(path).relative_to(self.root).as_posix()
-            self.hashes[rel] = _sha(Path(path))
+            data = _read(Path(path))
+            if data is None:  # became a link or vanished since it was listed
+                continue
+            self.hashes[rel] = hashlib.sha256(data).hexdigest()
             if self.backup is None:
-                self._kept[rel] = Path(path).read_bytes()
+                self._kept[rel] = data
                 continue
             target = self.backup / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            target.write_bytes(data)
+            shutil.copystat(path, target, follow_symlinks=False)
 
     def _put_back(self, rel: str) -> None:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.is_symlink() or path.exists() and not path.is_file():
+            path.unlink()  # written as a file again, never through a link
         if self.backup is None:
             path.write_bytes(self._kept[rel])
         else:

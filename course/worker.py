@@ -22,9 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
+
 from course import gradebook
-from course.kernel_guard import read_log
-from course.pool import Options, start_fork_server
+from course.kernel_guard import read_records
+from course.pool import Options, end_fork_server, start_fork_server
 from course.snapshot import Snapshot, files_under
 
 
@@ -73,6 +75,7 @@ class Grader:
             self._generate(assignment)
         notes = []
         if self.server.poll() is not None:  # ended by an earlier submission: a new one
+            end_fork_server(self.server)
             self.server = start_fork_server(Path(self.shard), self.options)
             notes.append("grading: the kernel server had ended after the previous submission "
                          "and was started again")
@@ -83,22 +86,63 @@ class Grader:
                 left.unlink(missing_ok=True)
         start = time.perf_counter()
         self.pristine.restore()  # each submission is graded with untouched files and gradebook
-        log_path = self.logs / f"{assignment}--{student}.jsonl"
-        os.environ["COURSE_KERNEL_LOG"] = str(log_path)  # the grading kernel inherits it
+        # the kernel command (forkclient.py, outside the sandbox) appends the server's
+        # report on the kernel here: out of every kernel's reach
+        report_path = Path(self.shard) / ".ctl" / "kernel-report.jsonl"
+        report_path.unlink(missing_ok=True)
+        os.environ["COURSE_KERNEL_REPORT"] = str(report_path)
         with contextlib.redirect_stdout(io.StringIO()):
             result = gradebook.autograde(self.api, assignment, student)
-        flags = read_log(str(log_path))
         from course.readyclient import NOT_ENDED  # (imported by then: not before the server)
 
         if NOT_ENDED in result.get("log", ""):  # the server did not end it: a new server
-            self.server.kill()
-            self.server.wait()
+            end_fork_server(self.server)
+        executed = Path(self.shard, "autograded", student, assignment, f"{assignment}.ipynb")
+        flags, reason = kernel_verdict(report_path, executed if result["success"] else None,
+                                       self.options)
         if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
         return {"assignment": assignment, "student": student, "notes": notes, "flags": flags,
-                "success": bool(result["success"]), "log": log[-3000:],
+                "success": bool(result["success"]) and not reason, "reason": reason,
+                "log": log[-3000:],
                 "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _cells_run(notebook: Path) -> int:
+    """How many code cells of an executed notebook the kernel was asked to run."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count"))
+
+
+def kernel_verdict(report_path: Path, executed: Path | None,
+                   opts: Options) -> tuple[list[str], str]:
+    """The flags and the failure reason ("" if none) that the fork server's report on a
+    submission's kernel gives: a limit that ended it, what its guard undid, and a guard
+    that reported fewer cells than the kernel ran (the notebook switched it off)."""
+    try:
+        reports = [json.loads(line) for line in report_path.read_text().splitlines()]
+    except (OSError, ValueError):
+        reports = []
+    if not reports and executed is not None:  # the guard's record is the kernel's report
+        return ["tampering (kernel): no report on its kernel reached the grader"], ""
+    flags, cells, reason = [], 0, ""
+    for report in reports:
+        more, seen = read_records(report.get("guard", ""))
+        flags += [f for f in more if f not in flags]
+        cells += seen
+        if report.get("cpu_limit"):
+            reason = (f"the notebook used more than its {opts.kernel_cpu} s of CPU time "
+                      "(all its processes together)")
+        elif report.get("oom_kills"):
+            reason = (f"the kernel was killed by the memory limit ({opts.kernel_mem_mb} MB for "
+                      "all its processes, its /tmp and its folder)")
+        elif "error" in report:
+            reason = f"the kernel could not start: {report['error']}"
+    if executed is not None and executed.exists() and cells < _cells_run(executed):
+        flags.append(f"tampering (kernel): its guard reported {cells} of the "
+                     f"{_cells_run(executed)} cells run (it was switched off)")
+    return flags, reason
 
 
 def main(argv: list[str]) -> int:
@@ -109,6 +153,7 @@ def main(argv: list[str]) -> int:
         if task:
             assignment, student = task.split(":", 1)
             print(json.dumps(grader.grade(assignment, student)), flush=True)
+    end_fork_server(grader.server)
     return 0
 
 

@@ -59,6 +59,42 @@ os.mkfifo('trap')
 """
 
 
+# a blank submission that looks through /proc for the grading machine's secrets, for other
+# processes' roots (the executed notebooks of earlier students) and their descriptors
+PROWL = """
+import glob, json, os
+me = os.readlink('/proc/self')
+found = {'notebooks': [], 'secret': [], 'roots': [], 'fds': [], 'environs': []}
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    for path in glob.glob(f'/proc/{pid}/environ'):
+        try:
+            if b'GRADER_SECRET' in open(path, 'rb').read():
+                found['secret'].append(path)
+            found['environs'].append(pid) if pid != me else None
+        except OSError:
+            pass
+    if pid == me:
+        continue
+    for what in ('root', 'cwd'):
+        try:
+            found['roots'].append((pid, what, os.listdir(f'/proc/{pid}/{what}')))
+        except OSError:
+            pass
+    for path in glob.glob(f'/proc/{pid}/root/grading/autograded/*/*/*.ipynb'):
+        try:
+            found['notebooks'].append((path, len(open(path).read())))
+        except OSError:
+            pass
+    try:
+        fds = os.listdir(f'/proc/{pid}/fd')
+        found['fds'] += [os.readlink(f'/proc/{pid}/fd/{fd}') for fd in fds]
+    except OSError:
+        pass
+print('PROWLED', json.dumps(found))
+"""
+SECRET = "s3cr3t-database-password"
+
+
 def snooper_code(dest: Path, port: int) -> str:
     """A blank submission's extra cell that looks for what the grader can read: the
     instructor's notebooks and gradebook, other students, the course repository, the
@@ -167,10 +203,22 @@ def build_class(dest: Path, port: int) -> dict[str, object]:
                                                       / f"{A}.ipynb"),
                                 after="threshold_unit_answer"), 0.0),
     }
+    subs["prowler"] = (_with_cell(release, PROWL, after="threshold_unit_answer"), 0.0)
     expected = {}
     for student, (nb, outcome) in subs.items():
         workspace.submit(dest, A, student, nb)
         expected[student] = outcome
+    # links in a submission folder (an upload, or what nbgrader collect brings): to the
+    # gradebook, another student's submission, the grader's environment and memory; none
+    # is followed, by the check, the snapshot and restore, the copy into a shard
+    linked = workspace.submit(dest, A, "linked", solved).parent
+    for name, target in LINKS_IN_A_SUBMISSION.items():
+        (linked / name).symlink_to(target)
+    os.mkfifo(linked / "fifo")
+    expected["linked"] = 30.0
+    (dest / "submitted" / "mirror").mkdir()
+    (dest / "submitted" / "mirror" / A).symlink_to(dest / "submitted" / "solved" / A)
+    expected["mirror"] = "the submission folder is a link"
     workspace.submit(dest, A, "corrupt", raw='{"cells": [ nope')
     expected["corrupt"] = "not a valid notebook file"
     renamed = dest / "submitted" / "renamed" / A
@@ -180,6 +228,11 @@ def build_class(dest: Path, port: int) -> dict[str, object]:
     (dest / "submitted" / "empty" / A).mkdir(parents=True)
     expected["empty"] = "no ch1_perceptron.ipynb"
     return expected
+
+
+LINKS_IN_A_SUBMISSION = {"notes.txt": "../../../gradebook.db",
+                         "peer.ipynb": f"../../solved/{A}/{A}.ipynb",
+                         "env.txt": "/proc/self/environ", "mem": "/proc/self/mem"}
 
 
 def course(*args, env=None):
@@ -193,7 +246,9 @@ def graded(tmp_path_factory):
     listener = socket.create_server(("127.0.0.1", 0))  # the snooper tries to reach it
     expected = build_class(dest, listener.getsockname()[1])
     db_before = (dest / "gradebook.db").read_bytes()
-    proc = course("--root", str(dest), "grade", "--workers", "2")
+    # a secret in the grading process's environment, which no kernel may see
+    proc = course("--root", str(dest), "grade", "--workers", "2",
+                  env=dict(os.environ, GRADER_SECRET=SECRET))
     yield dest, expected, proc, db_before
     listener.close()
 
@@ -208,7 +263,8 @@ def test_grading_completes_and_exits_zero(graded):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # flagged: tamperer, delegator, hooker, silencer, and (suspicious) dies (os), exits (sys),
     # intruder (open), snooper (os, glob, socket...), linker and saboteur (os)
-    assert "graded 19, unchanged 0, failed 4, flagged 10" in proc.stdout
+    # ... and prowler (os, glob)
+    assert "graded 21, unchanged 0, failed 5, flagged 11" in proc.stdout
 
 
 def test_every_student_gets_the_expected_outcome(graded):
@@ -256,6 +312,31 @@ def test_links_a_kernel_leaves_are_never_followed(graded):
         assert left == {f"{A}.ipynb"}  # no link, no FIFO (nbgrader copies no empty folder)
         assert (folder / f"{A}.ipynb").is_file()  # its own executed notebook
         assert any("os.symlink" in c.source for c in read(folder / f"{A}.ipynb").cells)
+
+
+def test_no_kernel_reaches_another_process_or_the_graders_environment(graded):
+    dest, _, proc, _ = graded
+    nb = read(dest / "autograded" / "prowler" / A / f"{A}.ipynb")
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    found = json.loads(printed.split("PROWLED ", 1)[1].splitlines()[0])
+    assert found == {"notebooks": [], "secret": [], "roots": [], "fds": [], "environs": []}
+    assert SECRET not in json.dumps(found) and SECRET not in _outputs(dest, "prowler")
+
+
+def test_links_in_a_submission_are_left_out_and_harm_no_one(graded):
+    dest, expected, proc, _ = graded
+    record = json.loads((dest / "reports" / "grade_run.json").read_text())
+    entry = record[f"{A}/linked"]
+    assert entry["status"] == "graded" and _csv_scores(dest)["linked"] == 30.0
+    assert any(n.startswith("left out (links are never followed") and "notes.txt (a link)" in n
+               and "fifo (not a regular file)" in n for n in entry["notes"]), entry["notes"]
+    left = {p.name for p in (dest / "autograded" / "linked" / A).iterdir()}
+    assert left <= {f"{A}.ipynb", "timestamp.txt"}, left
+    # the gradebook was not rolled back through the link: every score is in grades.csv
+    scores = _csv_scores(dest)
+    assert all(scores[s] == o for s, o in expected.items() if isinstance(o, float))
+    assert "were restored" not in proc.stdout
+    assert (dest / "submitted" / "linked" / "notes.txt").is_symlink()  # left as it was
 
 
 def test_the_sandbox_hides_the_course_and_the_network(graded):

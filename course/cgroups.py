@@ -1,0 +1,139 @@
+"""Control groups for grading kernels: limits that hold for a submission as a whole.
+
+A process's own limits (RLIMIT_CPU, RLIMIT_AS) hold per process, so a notebook that forks
+64 busy children, or fills a ``/tmp`` in memory, escapes them. A control group counts every
+process a submission starts: its CPU time (and its share of the machine), its memory (page
+cache and tmpfs files included) and the number of its processes and threads.
+
+``course grade`` and each Dask worker make one folder per fork server, always a *child of
+their own cgroup* in each hierarchy they can write (they never change a parent's settings):
+
+* cgroup v1 (separate ``cpu``, ``cpuacct``, ``memory`` and ``pids`` hierarchies, as on this
+  machine): ``<mount>/<controller>/<own path>/course-<pid>-<n>/``;
+* cgroup v2 (one unified hierarchy): ``<own path>/course-<pid>-<n>/``, used only when the
+  controllers are enabled for our children (``cgroup.subtree_control``).
+
+The folders are handed to the fork server as open directory descriptors (it runs in a
+sandbox that does not show ``/sys``); the server makes one sub-group per kernel
+(``forkserver.KernelGroup``: its limits, accounting and removal) and moves the kernel's
+first process into it before any student code runs. Only the standard library is used
+here. ``available()`` says what the machine offers; without it, the fork server falls back
+to per-process limits and size-limited tmpfs mounts (``docs/deployment.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from pathlib import Path
+
+V1_ROOT, V2_ROOT = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup")
+CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")  # v1 names; v2 has cpu, memory, pids
+_count = itertools.count()
+
+
+def _own_paths() -> dict[str, str]:
+    """{hierarchy: this process's cgroup path} from /proc/self/cgroup ("" = v2)."""
+    found = {}
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            for name in names.split(",") if names else [""]:
+                found[name] = path
+    return found
+
+
+def _writable(path: Path) -> bool:
+    return path.is_dir() and os.access(path, os.W_OK)
+
+
+def _v1_parents() -> dict[str, Path]:
+    own = _own_paths()
+    parents = {}
+    for name in CONTROLLERS:
+        if name not in own:
+            continue
+        for mount in (V1_ROOT / name, V1_ROOT / "cpu,cpuacct"):
+            candidate = mount / own[name].lstrip("/")
+            if (mount / "cgroup.procs").exists() and _writable(candidate):
+                parents[name] = candidate
+                break
+    return parents
+
+
+def _v2_parent() -> Path | None:
+    own = _own_paths().get("")
+    if own is None or not (V2_ROOT / "cgroup.controllers").exists():
+        return None
+    parent = V2_ROOT / own.lstrip("/")
+    try:
+        enabled = (parent / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return None
+    if {"cpu", "memory", "pids"} <= set(enabled) and _writable(parent):
+        return parent
+    return None
+
+
+def available() -> dict[str, Path]:
+    """{controller: the folder our children go in}: every v1 controller we can write, or
+    the unified hierarchy (key ``"v2"``) when it delegates cpu, memory and pids to us;
+    {} when neither (the fallback limits apply)."""
+    parents = _v1_parents()
+    if {"cpuacct", "memory", "pids"} <= set(parents):
+        return parents
+    v2 = _v2_parent()
+    return {"v2": v2} if v2 else {}
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove an (empty of processes) cgroup folder and its sub-groups, deepest first."""
+    if not path.is_dir():
+        return
+    for child in sorted((p for p in path.iterdir() if p.is_dir()), reverse=True):
+        _remove_tree(child)
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def _sweep(parent: Path) -> None:
+    """Remove folders left by grading processes that are gone (killed outright)."""
+    for left in parent.glob("course-*-*"):
+        try:
+            pid = int(left.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+            _remove_tree(left)
+
+
+class ServerGroups:
+    """One fork server's cgroup folders (one per hierarchy), made under ours; ``fds()``
+    opens them for the server; ``remove()`` takes them away once it has ended."""
+
+    def __init__(self):
+        self.paths: dict[str, Path] = {}
+        name = f"course-{os.getpid()}-{next(_count)}"
+        for controller, parent in available().items():
+            _sweep(parent)
+            path = parent / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            self.paths[controller] = path
+            if controller == "v2":  # kernels' groups below get the three controllers
+                with contextlib.suppress(OSError):
+                    (path / "cgroup.subtree_control").write_text("+cpu +memory +pids")
+        if self.paths.keys() != available().keys():  # all or nothing
+            self.remove()
+
+    def fds(self) -> dict[str, int]:
+        """{controller: an open O_DIRECTORY descriptor} to pass to the fork server."""
+        return {c: os.open(p, os.O_RDONLY | os.O_DIRECTORY) for c, p in self.paths.items()}
+
+    def remove(self) -> None:
+        for path in self.paths.values():
+            _remove_tree(path)
+        self.paths = {}

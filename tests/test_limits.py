@@ -1,0 +1,187 @@
+"""Limits that hold for a submission as a whole (``course.cgroups``, ``forkserver.KernelGroup``):
+CPU time and the CPU share of every process a notebook starts, its memory with its ``/tmp``
+and its folder, its number of processes; and a virtual environment under ``/tmp``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+
+from course import cgroups, pool, sandbox
+from tests.test_forkserver import folder, fork_server, grading_kernel, needs_sandbox, run
+
+pytestmark = [pytest.mark.xdist_group("forkserver"), needs_sandbox,
+              pytest.mark.skipif(not cgroups.available(),
+                                 reason="no writable cgroup hierarchy on this machine")]
+
+
+def reports(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# about a second of one core's work, timed inside the kernel
+HONEST = """
+import time
+start = time.perf_counter()
+total = 0
+for i in range(6_000_000):
+    total += i * i
+print(round(time.perf_counter() - start, 3))
+"""
+
+HOG = """
+import os, time
+for _ in range(64):
+    if os.fork() == 0:
+        end = time.time() + 60
+        while time.time() < end:
+            pass
+        os._exit(0)
+time.sleep(0.5)
+print('forked')
+"""
+
+
+def test_a_classmate_with_64_busy_processes_gets_one_core_and_leaves_the_other(tmp_path):
+    """Two workers' fork servers, as on a 2-core machine: while one kernel runs 64 busy
+    processes, the honest kernel of the other still finishes in about its idle time."""
+    with fork_server(tmp_path / "a", True) as honest, fork_server(tmp_path / "b", True) as bad:
+        idle = min(float(run(honest, f"alice{i}", HONEST)[0]) for i in range(2))
+        km = grading_kernel(bad)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HOG),
+                                             nbformat.v4.new_code_cell("time.sleep(60)")])
+        client = NotebookClient(nb, km=km, timeout=90, allow_errors=True,
+                                resources={"metadata": {"path": str(folder(bad, "mallory"))}})
+        hog = threading.Thread(target=client.execute, daemon=True)
+        hog.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not nb.cells[0].get("outputs") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert nb.cells[0].outputs[0]["text"] == "forked\n"
+            busy = min(float(run(honest, f"bob{i}", HONEST)[0]) for i in range(2))
+        finally:
+            run_sync(km.shutdown_kernel)(now=True)
+            hog.join(30)
+    # without the cgroup's CPU quota the 64 processes took ~3.3x (4 s -> 13 s): now <= 1.5x
+    assert busy <= 1.5 * idle, (idle, busy)
+
+
+def test_the_cpu_time_of_all_its_processes_counts(tmp_path, monkeypatch):
+    """Four busy children, each far under the per-process limit, together go over it."""
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
+    with fork_server(tmp_path, True, kernel_cpu=3) as shard:
+        start = time.monotonic()
+        with pytest.raises(Exception, match="(?i)dead|died"):
+            run(shard, "mallory", "import os, time\n"
+                "for _ in range(4):\n    if os.fork() == 0:\n        while True:\n"
+                "            pass\ntime.sleep(60)", timeout=60)
+        assert time.monotonic() - start < 20
+        (last,) = reports(report)
+        assert last["cpu_limit"] is True and last["cpu"] > 3, last
+        assert run(shard, "bob", "print(6 * 7)") == ["42"]
+        assert reports(report)[-1]["cpu_limit"] is False
+
+
+FILL = """
+import os
+block = b'x' * 2**20
+try:
+    with open({path!r}, 'wb') as fh:
+        for _ in range({mb}):
+            fh.write(block)
+    print('wrote it all')
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize("where", ["/tmp/fill", "fill"])  # its /tmp, its own folder
+def test_files_count_against_the_memory_limit(tmp_path, monkeypatch, where):
+    """2.5 GB written under a 2048 MB cap (here 600 MB under 400 MB): the submission fails
+    alone, the memory is given back, and the next kernel runs."""
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
+    with fork_server(tmp_path, True, kernel_mem_mb=400) as shard:
+        with pytest.raises(Exception, match="(?i)dead|died"):
+            run(shard, "mallory", FILL.format(path=where, mb=600))
+        assert reports(report)[-1]["oom_kills"] >= 1
+        assert not (folder(shard, "mallory") / "fill").exists()  # nothing reached the disk
+        assert run(shard, "bob", "print(6 * 7)") == ["42"]
+
+
+def test_memory_counts_across_processes(tmp_path, monkeypatch):
+    """Three children of 300 MB each, each under the per-process limit of 400 MB."""
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
+    with fork_server(tmp_path, True, kernel_mem_mb=400) as shard:
+        out = run(shard, "mallory", "import os, time, numpy\nkids = []\nfor _ in range(3):\n"
+                  "    pid = os.fork()\n    if pid == 0:\n"
+                  "        a = numpy.ones(300 * 2**20 // 8)\n        time.sleep(5)\n"
+                  "        os._exit(0)\n    kids.append(pid)\n"
+                  "print(sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids))")
+        assert out == ["[-9, 0, 0]"] or out[0].startswith("[-9, -9"), out  # killed by the limit
+        assert reports(report)[-1]["oom_kills"] >= 1
+
+
+def test_the_number_of_processes_is_capped(tmp_path):
+    with fork_server(tmp_path, True, kernel_pids=40) as shard:
+        out = run(shard, "mallory", "import os, time\nmade = 0\ntry:\n"
+                  "    for _ in range(100):\n        if os.fork() == 0:\n"
+                  "            time.sleep(30)\n            os._exit(0)\n        made += 1\n"
+                  "except OSError as exc:\n    print(made, type(exc).__name__)")
+        made, error = out[0].split()
+        assert int(made) < 40 and error == "BlockingIOError", out
+        assert run(shard, "bob", "print(6 * 7)") == ["42"]
+
+
+def test_control_groups_are_removed_with_their_server(tmp_path):
+    parents = cgroups.available()
+    with fork_server(tmp_path, True) as shard:
+        run(shard, "alice", "print(1)")
+        server = pool.start_fork_server(shard, pool.Options())
+        made = set(server.course_groups.paths.values())
+        assert made and all(p.is_dir() and p.parent in parents.values() for p in made)
+        pool.end_fork_server(server)
+        assert not any(p.exists() for p in made)
+
+
+VENV_KERNEL = """
+import sys, tempfile
+from pathlib import Path
+from course import sandbox
+from tests.test_forkserver import fork_server, run
+print('probe:', sandbox.probe())
+with tempfile.TemporaryDirectory() as tmp, fork_server(Path(tmp), True) as shard:
+    print('kernel:', run(shard, 'alice', 'import sys, venv_only\\nprint(sys.prefix, venv_only.X)'))
+"""
+
+
+def test_the_sandbox_works_from_a_virtual_environment_under_tmp():
+    """``python -m venv /tmp/...`` (with the system site-packages, so nothing is installed
+    again, plus a module of its own): the sandbox's probe passes, and a kernel imports
+    from the environment although every kernel gets a fresh ``/tmp``."""
+    venv = Path("/tmp") / f"course-venv-test-{os.getpid()}"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                       check=True, capture_output=True, timeout=120)
+        (next(venv.glob("lib/python3*/site-packages")) / "venv_only.py").write_text("X = 42\n")
+        out = subprocess.run([str(venv / "bin" / "python"), "-c", VENV_KERNEL],
+                             capture_output=True, text=True, timeout=180,
+                             cwd=Path(sandbox.__file__).parents[1])
+        assert "probe: None" in out.stdout, out.stdout + out.stderr[-2000:]
+        assert f"kernel: ['{venv} 42']" in out.stdout, out.stdout + out.stderr[-2000:]
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
