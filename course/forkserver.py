@@ -18,13 +18,25 @@ What one submission gets, and why nothing of another student reaches it (``--iso
   few lines here that only wait) dies with the server's intermediate process
   (``PR_SET_PDEATHSIG``). When the kernel ends, or the server ends it, Linux kills
   everything in that namespace, daemons included.
-* **Files**: a fresh ``/tmp``; the worker's ``autograded/`` folder is hidden
-  under an empty tmpfs, with only this submission's folder mounted back (the executed
-  notebooks of earlier students stay out of sight); System V IPC is its own namespace.
+* **Files**: a fresh ``/tmp`` (the Python environment mounted again in it when it lives
+  there); the worker's ``autograded/`` folder is hidden under an empty tmpfs, and this
+  submission's folder is a private copy in a size-limited tmpfs: what the kernel writes there
+  never reaches the real folder (the executed notebook of earlier students stays out of
+  sight, and nothing a kernel leaves is met by the worker); System V IPC is its own namespace.
+* **Other processes**: the server and the kernel's intermediate and init processes are
+  non-dumpable, and their ``/proc/<pid>`` folders are covered by an empty, unreadable tmpfs
+  before the kernel starts: no other process's root, environment, memory or descriptors.
 * **Privileges**: after those mounts process 1 drops every capability (bounding set
   included) and sets ``no_new_privs`` before it forks the kernel; the sandbox forbids new
   user namespaces, so the mounts cannot be undone.
-* **Limits**: RLIMIT_CPU and RLIMIT_AS are set in each kernel (a fork starts at zero CPU).
+* **Limits**: each kernel's intermediate process joins a control group of its own
+  (``KernelGroup``, under the folders ``--cgroups`` hands over; ``course.cgroups``): memory
+  (its tmpfs files included), processes and one core's share for all it starts, and its CPU
+  time counted across them (the server ends it past ``--cpu``). RLIMIT_CPU and RLIMIT_AS are
+  set in each kernel as well (a fork starts at zero CPU).
+* **Report**: the kernel's guard writes its record to a pipe the server reads; the server's
+  reply to the kernel command (exit, CPU time, whether a limit ended it, the guard's record)
+  is written outside the sandbox by ``forkclient.py``.
 
 Without ``--isolate`` (``--unsafe-no-sandbox``) a kernel is still a fresh fork with its
 limits, but shares ``/tmp`` and the process table with the worker.
@@ -51,6 +63,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_MOVE, MS_BIND, MS_REC, MS_PRIVATE = (
 PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 1, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+THREADS_MB = 256  # address space a kernel's threads reserve (stacks; MALLOC_ARENA_MAX=2)
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -288,7 +301,13 @@ def _kernel(request: dict, opts) -> None:
     os.environ.pop("COURSE_KERNEL_LOG", None)  # the guard reports to the server's pipe
     os.environ["COURSE_GUARD_FD"] = str(request["guard_fd"])
     resource.setrlimit(resource.RLIMIT_CPU, (opts.cpu, opts.cpu + 5))
-    limit = opts.mem_mb * 1024 * 1024
+    # address space: the preloaded modules (shared with the server), the kernel's threads'
+    # stacks and the memory limit, so that one runaway allocation raises MemoryError in its
+    # cell; the control group caps the memory all the notebook's processes really use (and
+    # its files in /tmp and its folder)
+    with open("/proc/self/statm") as fh:
+        preloaded = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = preloaded + (opts.mem_mb + THREADS_MB) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

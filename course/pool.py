@@ -120,7 +120,8 @@ def start_fork_server(shard: Path, opts: Options) -> subprocess.Popen:
     else:
         command = [sys.executable, str(shard / "lib" / "forkserver.py"), *args]
         env = dict(os.environ, PYTHONPATH=str(shard / "lib"), OPENBLAS_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+                   OMP_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1",
+                   MALLOC_ARENA_MAX="2")
     try:
         # its output (and its kernels' banners) goes to the worker's log, never to stdout,
         # which carries the worker's JSON lines

@@ -12,16 +12,20 @@ A grading worker starts one fork server (``forkserver.py``) per shard with
   in the bind-mounted socket directory), its own PID, IPC and UTS namespaces, and its user
   namespace maps a single user, in which no new user namespace can be made;
 * it dies with the worker (``--die-with-parent``), so ``course grade``'s wall-time cap
-  still ends everything in it.
+  still ends everything in it;
+* nothing of the grading machine's environment is inside: bwrap is started with an empty
+  environment (its own process would show it in ``/proc``), and it runs no init process of
+  its own (``--as-pid-1``): the fork server is the sandbox's process 1.
 
 The server keeps its capabilities inside that user namespace for one purpose: each
 kernel it forks makes its own mount, PID and IPC namespaces, sees only its own
 submission's folder and a fresh ``/tmp``, and then drops every capability before running
 a line of student code (``forkserver.py`` says how, and why it is safe).
 
-What a kernel leaves in its folder is untrusted: ``tidy_kernel_folder`` removes every link
-and special file from it before the worker writes the executed notebook there or anything
-is copied out of it.
+A sandboxed kernel writes only to a private in-memory copy of its folder. Without the
+sandbox it writes to the folder itself, so what a kernel leaves there is untrusted:
+``tidy_kernel_folder`` removes every link and special file from it before the worker writes
+the executed notebook there or anything is copied out of it.
 
 Only the standard library is used here. ``probe()`` tells ``course grade`` whether the
 sandbox can start on this machine.
@@ -111,7 +115,8 @@ def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
     inside_env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                   "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB,
                   "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
-                  "OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})}
+                  "OMP_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                  "MALLOC_ARENA_MAX": "2", **(env or {})}
     for key, value in inside_env.items():
         argv += ["--setenv", key, value]
     return [*argv, "--chdir", INSIDE_AUTOGRADED, "--", *command]

@@ -336,7 +336,7 @@ def test_links_in_a_submission_are_left_out_and_harm_no_one(graded):
     scores = _csv_scores(dest)
     assert all(scores[s] == o for s, o in expected.items() if isinstance(o, float))
     assert "were restored" not in proc.stdout
-    assert (dest / "submitted" / "linked" / "notes.txt").is_symlink()  # left as it was
+    assert (dest / "submitted" / "linked" / A / "notes.txt").is_symlink()  # left as it was
 
 
 def test_the_sandbox_hides_the_course_and_the_network(graded):
@@ -409,7 +409,7 @@ def test_grades_equal_sequential_nbgrader_autograde(graded, tmp_path):
     # (the intruder and the tamperer would write into real files)
     gradable = [s for s, o in expected.items() if isinstance(o, float) and s not in
                 ("intruder", "tamperer", "renamed", "loops", "shouts", "hogs_memory", "hooker",
-                 "silencer", "snooper", "linker", "saboteur")]
+                 "silencer", "snooper", "linker", "saboteur", "prowler", "linked")]
     plain = workspace.make_course_dir(tmp_path / "plain", [A])
     workspace.generate(plain, A)
     for student in gradable:
@@ -452,12 +452,12 @@ def test_rerun_grades_only_new_submissions_unless_forced(graded):
     workspace.submit(dest, A, "late", late)
     proc = course("--root", str(dest), "grade")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 to grade, 20 unchanged, 3 not gradable" in proc.stdout
+    assert "1 to grade, 22 unchanged, 4 not gradable" in proc.stdout
     after = _csv_scores(dest)
     assert after.pop("late") == 29.0
     assert after == before
     proc = course("--root", str(dest), "grade", "--force", "--workers", "1")
-    assert "21 to grade, 0 unchanged" in proc.stdout
+    assert "23 to grade, 0 unchanged" in proc.stdout
     assert {k: v for k, v in _csv_scores(dest).items() if k != "late"} == before
 
 

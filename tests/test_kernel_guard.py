@@ -102,3 +102,45 @@ def test_the_effective_attacks_do_defeat_an_ordinary_kernel(attack, monkeypatch)
                                          nbformat.v4.new_code_cell(TESTS_CELL)])
     NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True).execute()
     assert not [o for o in nb.cells[1].outputs if o.output_type == "error"], attack
+
+
+SWITCH_OFF = {
+    "its pipe closed": "import os\nos.close(int(os.environ['COURSE_GUARD_FD']))",
+    "its method replaced": "type(get_ipython().kernel)._guard = lambda self: None",
+}
+
+
+@pytest.mark.parametrize("how", list(SWITCH_OFF))
+def test_a_guard_switched_off_is_flagged_and_its_record_kept(how, tmp_path, monkeypatch):
+    """In a real grading kernel (fork server, sandbox), the guard reports each cell to the
+    server's pipe: a notebook that stops it cannot take back what was sent (the record is
+    written outside the sandbox, by the kernel command), and its silence is flagged."""
+    from course import pool, sandbox
+    from course.worker import kernel_verdict
+    from tests.test_forkserver import fork_server, grading_kernel
+
+    if sandbox.probe():
+        pytest.skip(sandbox.probe())
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
+    cells = ["get_ipython().showtraceback = lambda *a, **k: None", SWITCH_OFF[how],
+             "x = 1", "y = 2"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    with fork_server(tmp_path, True) as shard:
+        km = grading_kernel(shard)
+        path = shard / "autograded" / "mallory" / "a1"
+        path.mkdir(parents=True)
+        try:
+            NotebookClient(nb, km=km, timeout=60, allow_errors=True,
+                           resources={"metadata": {"path": str(path)}}).execute()
+        finally:
+            from jupyter_core.utils import run_sync
+
+            run_sync(km.shutdown_kernel)(now=True)
+    nbformat.write(nb, str(tmp_path / "executed.ipynb"))
+    flags, reason = kernel_verdict(report, tmp_path / "executed.ipynb", pool.Options())
+    assert reason == ""
+    # undone before cell 2, reported before it was switched off: kept
+    assert "tampering (kernel, before cell 2): the shell's showtraceback was replaced" in flags
+    assert "tampering (kernel): its guard reported 2 of the 4 cells run (it was switched off)" \
+        in flags, flags

@@ -55,27 +55,31 @@ print('forked')
 
 def test_a_classmate_with_64_busy_processes_gets_one_core_and_leaves_the_other(tmp_path):
     """Two workers' fork servers, as on a 2-core machine: while one kernel runs 64 busy
-    processes, the honest kernel of the other still finishes in about its idle time."""
+    processes, the honest kernel of the other still finishes in about its idle time
+    (timed idle, beside the hog, idle again... and the best of each compared, as the
+    test suite's other worker loads the machine too)."""
     with fork_server(tmp_path / "a", True) as honest, fork_server(tmp_path / "b", True) as bad:
-        idle = min(float(run(honest, f"alice{i}", HONEST)[0]) for i in range(2))
-        km = grading_kernel(bad)
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HOG),
-                                             nbformat.v4.new_code_cell("time.sleep(60)")])
-        client = NotebookClient(nb, km=km, timeout=90, allow_errors=True,
-                                resources={"metadata": {"path": str(folder(bad, "mallory"))}})
-        hog = threading.Thread(target=client.execute, daemon=True)
-        hog.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not nb.cells[0].get("outputs") and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert nb.cells[0].outputs[0]["text"] == "forked\n"
-            busy = min(float(run(honest, f"bob{i}", HONEST)[0]) for i in range(2))
-        finally:
-            run_sync(km.shutdown_kernel)(now=True)
-            hog.join(30)
+        idle, busy = [], []
+        for round_ in range(3):
+            idle.append(float(run(honest, f"alice{round_}", HONEST)[0]))
+            km = grading_kernel(bad)
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HOG),
+                                                 nbformat.v4.new_code_cell("time.sleep(60)")])
+            client = NotebookClient(nb, km=km, timeout=90, allow_errors=True, resources={
+                "metadata": {"path": str(folder(bad, f"mallory{round_}"))}})
+            hog = threading.Thread(target=client.execute, daemon=True)
+            hog.start()
+            try:
+                deadline = time.monotonic() + 30
+                while not nb.cells[0].get("outputs") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert nb.cells[0].outputs[0]["text"] == "forked\n"
+                busy.append(float(run(honest, f"bob{round_}", HONEST)[0]))
+            finally:
+                run_sync(km.shutdown_kernel)(now=True)
+                hog.join(30)
     # without the cgroup's CPU quota the 64 processes took ~3.3x (4 s -> 13 s): now <= 1.5x
-    assert busy <= 1.5 * idle, (idle, busy)
+    assert min(busy) <= 1.5 * min(idle), (idle, busy)
 
 
 def test_the_cpu_time_of_all_its_processes_counts(tmp_path, monkeypatch):
@@ -111,7 +115,7 @@ except OSError as exc:
 @pytest.mark.parametrize("where", ["/tmp/fill", "fill"])  # its /tmp, its own folder
 def test_files_count_against_the_memory_limit(tmp_path, monkeypatch, where):
     """2.5 GB written under a 2048 MB cap (here 600 MB under 400 MB): the submission fails
-    alone, the memory is given back, and the next kernel runs."""
+    alone, nothing reaches the disk, and the next kernel runs."""
     report = tmp_path / "report.jsonl"
     monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
     with fork_server(tmp_path, True, kernel_mem_mb=400) as shard:
