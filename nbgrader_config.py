@@ -7,10 +7,19 @@ notebooks, ``release/`` the generated student notebooks, and grading writes
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
-from course.feedback import FeedbackExporter, HideHiddenTestDetails
+from course.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -32,10 +41,21 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# nbgrader's Autograde pipeline, with the executed notebook's outputs stripped of active
+# content (script in HTML, JavaScript, widget views...) before it is saved: formgrader shows
+# it to the instructor (SanitizeOutputs, course/feedback.py). ``course grade`` runs the same
+# steps split between its workers and its single writer (course/gradebook.py).
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+
 # Feedback shows the student's code, scores and the visible tests' messages, but neither
 # the hidden tests' code (ClearHiddenTests) nor what they expected, not even in a
-# traceback (HideHiddenTestDetails, which must run first).
+# traceback (HideHiddenTestDetails, which must run first). The student's own cells keep
+# their plots and short plain text only (HideHiddenTestDetails); no output, and no HTML of
+# a Markdown cell, carries active content (SanitizeOutputs, sanitize_html).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHiddenTests,
-                                    CSSHTMLHeaderPreprocessor]
+                                    SanitizeOutputs, CSSHTMLHeaderPreprocessor]
 # nbconvert's HTMLExporter with its templates compiled once per process (course/feedback.py)
 c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.sanitize_html = True

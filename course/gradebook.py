@@ -41,6 +41,7 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
     )
     from traitlets.config.loader import PyFileConfigLoader
 
+    from course.feedback import SanitizeOutputs
     from course.readyclient import ReadyExecute
 
     if phase not in PHASES:
@@ -74,9 +75,13 @@ def config(root: Path, phase: str = "all", submitted: str | None = None,
         # OverwriteCells, CheckCellMetadata), then ran IgnorePattern, ClearMetadata and
         # LimitOutput on the executed notebook: each leaves its own output as it is, and a
         # kernel cannot change a cell's metadata, so doing them again here would change
-        # nothing (``autograde`` skips the sanitize pass itself)
+        # nothing (``autograde`` skips the sanitize pass itself). SanitizeOutputs strips
+        # active content from the outputs here, in the process that saves the notebook
+        # formgrader shows, wherever it was executed (nbgrader_config.py runs it at the
+        # same place of nbgrader's own pipeline)
         cfg.Autograde.sanitize_preprocessors = []
-        cfg.Autograde.autograde_preprocessors = [SaveAutoGrades, AssignLatePenalties]
+        cfg.Autograde.autograde_preprocessors = [SanitizeOutputs, SaveAutoGrades,
+                                                 AssignLatePenalties]
     return cfg
 
 
