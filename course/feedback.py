@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
+import os
 import re
 import zlib
 
@@ -137,6 +139,41 @@ _ACTIVE_MARKDOWN = re.compile(r"<|&#?\w+;|\]\s*[(:\[]|(?:java|vb)script\s*:|" + 
 _ACTIVE_LATEX = re.compile(_ACTIVE_TEX)
 
 
+_SCRIPT_URL = re.compile(r"(?:j[\s\x00]*a[\s\x00]*v[\s\x00]*a|v[\s\x00]*b)[\s\x00]*"
+                         r"s[\s\x00]*c[\s\x00]*r[\s\x00]*i[\s\x00]*p[\s\x00]*t[\s\x00]*:"
+                         r"|data[\s\x00]*:(?!image/(?:png|jpe?g|gif|webp);)", re.I)
+
+
+@functools.lru_cache(maxsize=32)
+def _texts_of(path: str, stamp: float) -> frozenset[str]:
+    nb = nbformat.read(path, as_version=4)
+    return frozenset(c.source for c in nb.cells if c.cell_type in ("markdown", "raw"))
+
+
+def _source_texts(resources) -> frozenset[str]:
+    """The Markdown and raw cells of the instructor's notebook this one was handed out from
+    (nbgrader converts with the course directory as working directory): those are left as
+    written. Without it, every text cell is treated as the student's."""
+    info = (resources or {}).get("nbgrader", {})
+    if not info.get("assignment") or not info.get("notebook"):
+        return frozenset()
+    path = os.path.join("source", info["assignment"], f"{info['notebook']}.ipynb")
+    try:
+        return _texts_of(os.path.abspath(path), os.stat(path).st_mtime)
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def safe_markdown(source: str) -> str:
+    """A student's Markdown (or raw) cell without what could run script once rendered:
+    every ``<`` that could open a tag written as ``&lt;`` (the HTML then shows as text,
+    and ``a<b`` still reads ``a<b``) and no ``javascript:``, ``vbscript:`` or non-image
+    ``data:`` link. Markdown's own syntax is left alone. Idempotent."""
+    source = _joined(source)
+    source = re.sub(r"<(?=\s*[A-Za-z!/?])", "&lt;", source)
+    return _SCRIPT_URL.sub("blocked:", source)
+
+
 def _joined(value):
     return "".join(value) if isinstance(value, list) else value
 
@@ -179,7 +216,10 @@ class SanitizeOutputs(Preprocessor):
 
     def preprocess(self, nb, resources):
         nb.metadata.pop("widgets", None)  # rendered by the widget manager nbconvert loads
+        handed_out = _source_texts(resources)
         for cell in nb.cells:
+            if cell.cell_type in ("markdown", "raw") and cell.source not in handed_out:
+                cell.source = safe_markdown(cell.source)  # a student's own text cell
             if cell.cell_type != "code":
                 continue
             for output in cell.get("outputs", []):

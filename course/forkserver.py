@@ -63,7 +63,10 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_MOVE, MS_BIND, MS_REC, MS_PRIVATE = (
 PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 1, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
-THREADS_MB = 256  # address space a kernel's threads reserve (stacks; MALLOC_ARENA_MAX=2)
+# beyond the notebook's own memory limit: the address space a kernel's threads reserve
+# (stacks; MALLOC_ARENA_MAX=2), and the memory the kernel itself uses (its share of the
+# preloaded pages it writes to, its sockets), charged to its control group
+THREADS_MB, KERNEL_MB = 64, 256
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -125,7 +128,7 @@ class KernelGroup:
         self.dirs, self.name = dirs, name
         for fd in dirs.values():
             os.mkdir(name, dir_fd=fd)
-        memory = str(opts.mem_mb * 2**20)
+        memory = str((opts.mem_mb + KERNEL_MB) * 2**20)
         limits = {"memory": [("memory.limit_in_bytes", memory),
                              ("memory.memsw.limit_in_bytes", memory)],
                   "pids": [("pids.max", str(opts.pids))],
@@ -303,8 +306,8 @@ def _kernel(request: dict, opts) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (opts.cpu, opts.cpu + 5))
     # address space: the preloaded modules (shared with the server), the kernel's threads'
     # stacks and the memory limit, so that one runaway allocation raises MemoryError in its
-    # cell; the control group caps the memory all the notebook's processes really use (and
-    # its files in /tmp and its folder)
+    # cell before the control group's limit is reached; that one caps the memory all the
+    # notebook's processes really use, its files in /tmp and its folder included
     with open("/proc/self/statm") as fh:
         preloaded = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limit = preloaded + (opts.mem_mb + THREADS_MB) * 1024 * 1024

@@ -20,6 +20,7 @@ import sys
 import time
 import zlib
 from html import unescape
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -48,6 +49,13 @@ from course.notebooks import (
 )
 
 pytestmark = pytest.mark.xdist_group("feedback_safety")
+RESOURCES = {"nbgrader": {"assignment": "ch1_perceptron", "notebook": "ch1_perceptron"}}
+
+
+@pytest.fixture(autouse=True)
+def in_the_course_directory(monkeypatch):
+    """nbgrader converts with the course directory as working directory."""
+    monkeypatch.chdir(course_root())
 
 A = "ch1_perceptron"
 ROOT = course_root()
@@ -157,7 +165,9 @@ def submission() -> nbformat.NotebookNode:
             nbformat.v4.new_output("stream", name="stdout", text="line\n" * MAX_LINES),
             _display({"text/plain": TABLE_TEXT}, "execute_result")]),
         nbformat.v4.new_markdown_cell("My answer <img src=x onerror=alert(11)> and "
-                                      "[a link](javascript:alert(12)) <b>bold</b>"),
+                                      "[a link](javascript:alert(12)) <b>bold</b>, a<b"),
+        nbformat.v4.new_raw_cell("<script>alert(14)</script>",
+                                 metadata={"format": "text/html"}),
     ]
     for name, encoded in _encodings(HIDDEN).items():
         student.append(_code(f"leak({name!r})", [nbformat.v4.new_output(
@@ -180,7 +190,8 @@ def _feedback(nb) -> tuple[nbformat.NotebookNode, str]:
     converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
     exporter = converter.exporter_class(parent=converter, config=converter.config)
     resources = exporter._init_resources(
-        {"nbgrader": {"notebook": A, "score": 0, "max_score": 30, "late_penalty": 0}})
+        {"nbgrader": {"notebook": A, "assignment": A, "score": 0, "max_score": 30,
+                      "late_penalty": 0}})
     nb = copy.deepcopy(nb)
     for preprocessor in cfg.GenerateFeedback.preprocessors:
         if preprocessor is not GetGrades:
@@ -207,7 +218,7 @@ def _cell(nb, source):
 def test_sanitize_outputs_leaves_no_active_content_but_keeps_plots_and_tables():
     nb = submission()
     before = copy.deepcopy(nb)
-    nb, _ = SanitizeOutputs().preprocess(nb, {})
+    nb, _ = SanitizeOutputs().preprocess(nb, copy.deepcopy(RESOURCES))
     shown = _outputs(nb)
     for needle in NEEDLES:
         assert needle not in shown, needle
@@ -236,7 +247,16 @@ def test_sanitize_outputs_leaves_no_active_content_but_keeps_plots_and_tables():
         for o, n in zip(old.get("outputs", []), new.get("outputs", []), strict=True):
             assert o.get("text") == n.get("text") and o.get("traceback") == n.get("traceback")
             assert o.get("data", {}).get("text/plain") == n.get("data", {}).get("text/plain")
-    again, _ = SanitizeOutputs().preprocess(copy.deepcopy(nb), {})
+    # a student's own Markdown and raw cells: what could open a tag is text, no script link
+    handed_out = {c.source for c in SOURCE.cells}
+    text = [c.source for c in nb.cells if c.cell_type in ("markdown", "raw")
+            and c.source not in handed_out]
+    assert text == ["My answer &lt;img src=x onerror=alert(11)> and [a link](blocked:alert(12)) "
+                    "&lt;b>bold&lt;/b>, a&lt;b", "&lt;script>alert(14)&lt;/script>"]
+    instructor = [c.source for c in nb.cells if c.cell_type == "markdown"
+                  and c.source in handed_out]
+    assert instructor == [c.source for c in SOURCE.cells if c.cell_type == "markdown"]
+    again, _ = SanitizeOutputs().preprocess(copy.deepcopy(nb), copy.deepcopy(RESOURCES))
     assert again == nb  # idempotent
     nbformat.validate(nb)
     for html in [TABLE, *ACTIVE_HTML]:
@@ -258,13 +278,43 @@ def test_autograde_sanitizes_before_grades_are_saved_in_every_pipeline():
 
 
 # --------------------------------------------------------------- the feedback page
+class _Active(HTMLParser):
+    """Every element of a page that could run script: a script other than the page's own
+    MathJax, an event handler, a script URL, a frame or plugin."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("iframe", "object", "embed", "frame", "svg", "math", "form"):
+            self.found.append(tag)
+        if tag == "script" and "mathjax" not in str(attrs).lower():
+            self.found.append(tag)
+        for name, value in attrs:
+            bare = re.sub(r"[\x00-\x20]+", "", value or "").lower()
+            if name.startswith("on") or bare.startswith(("javascript:", "vbscript:")) or (
+                    bare.startswith("data:") and not bare.startswith("data:image/")):
+                self.found.append(f"{tag} {name}={value[:40]!r}")
+
+
+def active_elements(page: str) -> list[str]:
+    parser = _Active()
+    parser.feed(page)
+    return parser.found
+
+
 def test_feedback_page_has_no_active_content():
     _, page = _feedback(submission())
+    assert active_elements(page) == []
+    # outputs: not even as text (the Markdown and raw cells below show theirs as text)
     for needle in NEEDLES[1:]:
-        assert needle not in page, needle
+        assert needle not in re.sub(r"&lt;(img src=x|script&gt;).*?alert\(1[14]\)", "", page), \
+            needle
     scripts = re.findall(r"<script[^>]*>", page)
     assert scripts and all("mathjax" in s.lower() for s in scripts), scripts  # the page's own
-    assert "<b>bold</b>" in page  # the Markdown cell's harmless HTML stays
+    # a student's own Markdown shows its HTML as text
+    assert "&lt;b&gt;bold&lt;/b&gt;, a&lt;b" in page and "&lt;img src=x" in page
 
 
 def test_feedback_keeps_plots_short_text_and_the_teaching_message():
