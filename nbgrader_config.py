@@ -19,7 +19,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
+from course.grading.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 

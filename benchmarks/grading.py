@@ -72,7 +72,7 @@ def kernel_costs(forked: bool, ready: bool, tmp: Path, repeat: int = 7) -> tuple
     the workers do (``shutdown_kernel(now=True)``): medians of ``repeat`` (a single end
     varies from 0.015 to 0.11 s). ``forked``: by the sandboxed fork server (what course
     grade does), else started anew as a plain limited kernel (``limited_kernel.py``: what
-    every nbgrader kernel pays). ``ready``: with ``course.readyclient.ReadyKernelManager``
+    every nbgrader kernel pays). ``ready``: with ``readyclient.ReadyKernelManager``
     (course grade's workers), else with jupyter_client's ``AsyncKernelManager`` and its
     waits."""
     from jupyter_client.kernelspec import KernelSpec
@@ -80,8 +80,9 @@ def kernel_costs(forked: bool, ready: bool, tmp: Path, repeat: int = 7) -> tuple
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
-    from course import pool
-    from course.readyclient import ReadyKernelManager
+    from course.grading.execute import shard as pool
+    from course.grading.execute.readyclient import ReadyKernelManager
+    from course.grading.submission import Options
 
     shard = tmp / "kernel-start" / ("forked" if forked else "plain")
     folder = shard / "autograded" / "student" / "assignment"
@@ -95,11 +96,11 @@ def kernel_costs(forked: bool, ready: bool, tmp: Path, repeat: int = 7) -> tuple
         pool.prepare_kernel(shard)  # the layout course grade gives a worker
     server = None
     if forked:
-        server = pool.start_fork_server(shard, pool.Options())
+        server = pool.start_fork_server(shard, Options())
         argv = pool.kernel_argv(shard)
         time.sleep(3)  # the server's own start (its imports) is paid once per worker
     else:
-        argv = [sys.executable, str(Path(pool.__file__).with_name("limited_kernel.py")),
+        argv = [sys.executable, str(pool.SANDBOX / "limited_kernel.py"),
                 "--cpu", "60", "--mem-mb", "2048", "-f", "{connection_file}"]
     starts, ends = [], []
     try:

@@ -1,1 +1,3 @@
-"""Instructor tooling for the course: ``python -m course --help``."""
+"""Instructor tooling for the course: ``python -m course --help``.
+Imports the standard library only.
+"""

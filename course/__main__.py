@@ -1,3 +1,4 @@
+"""``python -m course``: the instructor commands (``course.cli``). Imports ``course.cli``."""
 import sys
 
 # jsonschema imports rfc3987_syntax when it is installed (jupyter-events depends on it), and

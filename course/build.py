@@ -1,14 +1,16 @@
-"""``course build``: generate the student release from the source notebooks."""
+"""``course build``: generate the student release from the source notebooks.
+Imports ``course.coursedir``, ``course.notebooks``, ``course.workspace``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import workspace
+from .coursedir import Course
 from .notebooks import notebook_path, read
 
 
-def build(root: Path, names: list[str], log=print) -> None:
+def build(course: Course, names: list[str], log=print) -> None:
+    root = course.root
     for name in names:
         path = workspace.generate(root, name)
         nb = read(path)

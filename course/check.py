@@ -6,6 +6,7 @@
 - sync: the committed release is what nbgrader generates from the source now;
 - leaks: no solution code and no hidden test reaches the release;
 - with ``grade=True``: the solved source scores full marks and the blank release zero.
+Imports ``course.coursedir``, ``course.notebooks``, ``course.workspace``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import workspace
+from .coursedir import Course
 from .notebooks import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -186,7 +188,8 @@ def check_grading(root: Path, assignment: str, scratch: Path) -> list[str]:
     return problems
 
 
-def run_checks(root: Path, names: list[str], grade: bool = False, log=print) -> list[str]:
+def run_checks(course: Course, names: list[str], grade: bool = False, log=print) -> list[str]:
+    root = course.root
     problems: list[str] = []
     for name in names:
         source = read(notebook_path(root, "source", name))

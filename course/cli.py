@@ -1,4 +1,7 @@
-"""``python -m course``: instructor commands for the Deep Learning Fundamentals course."""
+"""``python -m course``: instructor commands for the Deep Learning Fundamentals course.
+Imports ``course.build``, ``course.check``, ``course.coursedir``, ``course.demo``,
+``course.grading.run``, ``course.lab``, ``course.notebooks``, ``course.report``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from .coursedir import Course
 from .notebooks import CourseError, course_root, resolve
 
 DESCRIPTION = """\
@@ -81,33 +85,33 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    root = (args.root or course_root()).resolve()
+    course = Course(args.root or course_root())
     try:
-        if not (root / "nbgrader_config.py").exists():
-            raise CourseError(f"{root} is not a course directory (no nbgrader_config.py)")
-        names = resolve(args.assignments, root)
+        if not (course.root / "nbgrader_config.py").exists():
+            raise CourseError(f"{course.root} is not a course directory (no nbgrader_config.py)")
+        names = resolve(args.assignments, course.root)
         if args.command == "build":
             from .build import build
 
-            build(root, names)
+            build(course, names)
             return 0
         if args.command == "check":
             from .check import run_checks
 
-            problems = run_checks(root, names, grade=args.grade)
+            problems = run_checks(course, names, grade=args.grade)
             for problem in problems:
                 print(f"  - {problem}")
             print("check: OK" if not problems else f"check: {len(problems)} problem(s)")
             return 1 if problems else 0
         if args.command == "grade":
-            from .grade import Options, grade
+            from .grading.run import Options, grade
 
             if args.workers < 1:
                 raise CourseError("--workers must be at least 1")
             if args.kernel_cpu < 1 or args.kernel_mem_mb < 64 or args.submission_cap < 1:
                 raise CourseError("--kernel-cpu and --submission-cap must be at least 1 s, "
                                   "--kernel-mem-mb at least 64")
-            grade(root, names, Options(workers=args.workers, force=args.force,
+            grade(course, names, Options(workers=args.workers, force=args.force,
                                        kernel_cpu=args.kernel_cpu,
                                        kernel_mem_mb=args.kernel_mem_mb,
                                        cap=args.submission_cap,
@@ -117,17 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lab":
             from .lab import run
 
-            return run(root, "instructor" if args.instructor else "student", args.lab_args)
+            return run(course, "instructor" if args.instructor else "student", args.lab_args)
         if args.command == "report":
             from .report import report
 
-            report(root, names)
+            report(course, names)
             return 0
         if args.command == "demo":
             from .demo import check_names, run_demo
 
             check_names(names)
-            ok = run_demo(root, names, (args.dir or root / "demo_course").resolve())
+            ok = run_demo(course, names, (args.dir or course.root / "demo_course").resolve())
             print("\ndemo: every student got the expected score" if ok
                   else "\ndemo: some scores differ from the expected ones")
             return 0 if ok else 1

@@ -5,6 +5,9 @@ the release, writes one submission per simulated student, grades them all with
 ``course grade`` (nbgrader on every core, with a progress bar; feedback; ``grades.csv``),
 writes the class report and prints a table comparing each student's score with the
 score the simulation expects.
+Imports ``course.coursedir``, ``course.grading.execute.sandbox.bwrap``,
+``course.grading.run``, ``course.mistakes``, ``course.notebooks``, ``course.report``,
+``course.workspace`` and nbformat.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox, workspace
+from . import workspace
+from .coursedir import Course
 from .mistakes import MISTAKES, Mistake, mistakes
 from .notebooks import (
     CourseError,
@@ -79,11 +83,13 @@ def simulated_class(source, release, assignment: str) -> list[Student]:
     ]
 
 
-def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
+def run_demo(course: Course, names: list[str], course_dir: Path, log=print) -> bool:
     """Run the demo; return True when every student got the expected score."""
-    from .grade import Options, grade
+    from .grading.execute.sandbox.bwrap import probe
+    from .grading.run import Options, grade
     from .report import report
 
+    root = course.root
     if course_dir.exists():
         shutil.rmtree(course_dir)
     workspace.make_course_dir(course_dir, names, root)
@@ -95,14 +101,15 @@ def run_demo(root: Path, names: list[str], course_dir: Path, log=print) -> bool:
         classes[name] = (simulated_class(source, release, name), points_by_tests_cell(source))
         for s in classes[name][0]:
             workspace.submit(course_dir, name, s.id, nb=s.nb, raw=s.raw)
-    why = sandbox.probe()
+    why = probe()
     opts = Options(sandbox=why is None)
     log(f"\n== grading with `python -m course grade` ({opts.workers} workers), then feedback")
     if why:  # the demo's class is our own code: grading it unsandboxed is safe
         log(f"   (the grading sandbox cannot start here: {why}; this simulated class is graded "
             "without it. Install bubblewrap before grading real students.)")
-    graded = grade(course_dir, names, opts, log=lambda *_: None)
-    report(course_dir, names)
+    demo = Course(course_dir)
+    graded = grade(demo, names, opts, log=lambda *_: None)
+    report(demo, names)
     all_ok = True
     for name, (students, points) in classes.items():
         failures = {s.student: s.reason for s in graded

@@ -1,15 +1,15 @@
 """nbgrader's configuration, its API and the gradebook, in one place.
 
-Everything that builds an nbgrader application or reads scores goes through here:
-the course's ``nbgrader_config.py`` (``config``), the API for a course directory with
-the preprocessors of one phase (``api``: everything, execute only, or score only), the
-gradebook URL (``db_url``) and the scores of an assignment (``results``).
+The course's ``nbgrader_config.py`` (``load_config``), nbgrader's API made fast for many
+submissions (``make_api``: shared SQLAlchemy engines, cell metadata checked with validators
+made once) and what the gradebook holds (``results``, ``add_students``, ``has_notebooks``).
+``course.coursedir.Course`` is how the rest of the package reaches these; the grading
+phases' pipelines are ``course.grading.passes``. Imports nbgrader and the standard library.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import json
 import os
@@ -19,69 +19,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import SAWarning
 
-PHASES = ("all", "execute", "score")
 
-
-def config(root: Path, phase: str = "all", submitted: str | None = None,
-           db_url: str | None = None, kernel_ipc: str | None = None):
-    """The course's nbgrader configuration for ``root``, set up for one grading phase.
-
-    ``phase``: "all" (nbgrader's defaults), "execute" (run the notebook, save no grades:
-    the grading workers) or "score" (save the grades of an already executed notebook:
-    the single writer). ``submitted`` replaces the submitted/ folder name and ``db_url``
-    the gradebook. ``kernel_ipc`` (a path prefix) makes kernels talk over ``ipc://``
-    sockets instead of TCP: a sandboxed kernel has no network (``course.sandbox``).
-    """
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+def load_config(root: Path):
+    """The course's nbgrader configuration (``nbgrader_config.py`` in ``root``), root set."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from course.feedback import SanitizeOutputs
-    from course.readyclient import ReadyExecute
-
-    if phase not in PHASES:
-        raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    if phase != "all":
-        # validate the notebook once, after the last preprocessor, not after each of them
-        # (nbconvert's option; about 2 ms a validation, nine preprocessors in a worker)
-        cfg.Exporter.optimistic_validation = True
     cfg.CourseDirectory.root = str(root)
-    if submitted:
-        cfg.CourseDirectory.submitted_directory = submitted
-    if db_url:
-        cfg.CourseDirectory.db_url = db_url
-    if kernel_ipc:
-        cfg.KernelManager.transport = "ipc"
-        cfg.KernelManager.ip = kernel_ipc
-    if phase == "execute":
-        # the outputs are in once the last cell has run: end the kernel's client at once (the
-        # fork server then ends the kernel) instead of asking it to shut down and polling
-        cfg.Execute.shutdown_kernel = "immediate"
-        # CheckCellMetadata ran in the sanitize pass; nothing after it touches a cell's
-        # nbgrader metadata (a kernel adds outputs, ClearMetadata keeps nbgrader's), so its
-        # second run at the end of nbgrader's pipeline is left out (10-30 ms of jsonschema)
-        # ReadyExecute: nbgrader's Execute on kernels that start and end without idle waits
-        cfg.Autograde.autograde_preprocessors = [ReadyExecute, IgnorePattern,
-                                                 ClearMetadataPreprocessor, LimitOutput]
-    elif phase == "score":
-        # nbgrader's pipeline goes on where the worker's stopped. The worker's nbgrader
-        # sanitized the notebook before it ran (DeduplicateIds, OverwriteKernelspec,
-        # OverwriteCells, CheckCellMetadata), then ran IgnorePattern, ClearMetadata and
-        # LimitOutput on the executed notebook: each leaves its own output as it is, and a
-        # kernel cannot change a cell's metadata, so doing them again here would change
-        # nothing (``autograde`` skips the sanitize pass itself). SanitizeOutputs strips
-        # active content from the outputs here, in the process that saves the notebook
-        # formgrader shows, wherever it was executed (nbgrader_config.py runs it at the
-        # same place of nbgrader's own pipeline)
-        cfg.Autograde.sanitize_preprocessors = []
-        cfg.Autograde.autograde_preprocessors = [SanitizeOutputs, SaveAutoGrades,
-                                                 AssignLatePenalties]
     return cfg
 
 
@@ -145,87 +89,17 @@ def check_metadata_quickly() -> None:
         common.jsonschema = _SchemaValidators()
 
 
-def api(root: Path, phase: str = "all", **kwargs):
-    """nbgrader's Python API for the course directory ``root`` (see ``config``), its
-    gradebooks on shared engines (``share_engines``), cell metadata checked with
-    validators made once (``check_metadata_quickly``)."""
+def make_api(cfg):
+    """nbgrader's Python API for the configuration ``cfg``, its gradebooks on shared engines
+    (``share_engines``), cell metadata checked with validators made once
+    (``check_metadata_quickly``)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     share_engines()
     check_metadata_quickly()
-    cfg = config(root, phase, **kwargs)
     with contextlib.redirect_stdout(io.StringIO()):
-        nb_api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
-    nb_api.course_phase = phase  # for ``autograde``
-    return nb_api
-
-
-def autograde(nb_api, assignment: str, student: str) -> dict:
-    """``nb_api.autograde(assignment, student)`` with the passes the phase of ``nb_api``
-    needs (``api(root, phase)``): nbgrader's Autograde reads and writes each notebook
-    twice, to sanitize it and then to execute and score it.
-
-    * execute phase (the workers): both passes as one, on the notebook in memory, which
-      nbgrader would write to autograded/ and read back in between. The kernel runs in
-      autograded/<student>/<assignment>, where nbgrader's second pass would read it.
-    * score phase (the single writer): the second pass alone; the first ran in the worker.
-    * all: nbgrader's own.
-    """
-    from nbgrader.utils import capture_log, temp_attrs
-
-    converter = _converters().get(getattr(nb_api, "course_phase", "all"))
-    if converter is None:
-        return nb_api.autograde(assignment, student, force=True, create=True)
-    with temp_attrs(nb_api.coursedir, assignment_id=assignment, student_id=student):
-        app = converter(coursedir=nb_api.coursedir, parent=nb_api)
-        app.force = app.create_student = True
-        return capture_log(app)
-
-
-@functools.cache
-def _converters() -> dict:
-    import nbformat
-    from nbgrader.converters import Autograde
-    from nbgrader.converters.base import BaseConverter
-    from nbgrader.utils import setenv
-
-    from course import sandbox
-
-    class OnePassAutograde(Autograde):
-        def convert_single_notebook(self, notebook_filename: str) -> None:
-            self.exporter._preprocessors = []
-            for preprocessor in [*self.sanitize_preprocessors, *self.autograde_preprocessors]:
-                self.exporter.register_preprocessor(preprocessor)
-            resources = self.init_single_notebook_resources(notebook_filename)
-            ids = resources["nbgrader"]
-            folder = self._format_dest(ids["assignment"], ids["student"])
-            os.makedirs(folder, exist_ok=True)
-            resources["metadata"] = {"name": ids["notebook"], "path": folder}
-            with open(notebook_filename, encoding="utf-8") as f:
-                nb = nbformat.read(f, as_version=4)
-            with setenv(NBGRADER_EXECUTION="autograde"):
-                output, resources = self.exporter.from_notebook_node(nb, resources=resources)
-            # the kernel has ended (ReadyExecute): nothing it left may redirect the write
-            sandbox.tidy_kernel_folder(Path(folder))
-            self.write_single_notebook(output, resources)
-
-    class ExecutedAutograde(Autograde):
-        def convert_single_notebook(self, notebook_filename: str) -> None:
-            # read from the submitted folder (the first pass's input), written to autograded/
-            self.exporter._preprocessors = []
-            for preprocessor in self.autograde_preprocessors:
-                self.exporter.register_preprocessor(preprocessor)
-            BaseConverter.convert_single_notebook(self, notebook_filename)
-
-    return {"execute": OnePassAutograde, "score": ExecutedAutograde}
-
-
-def db_url(root: Path) -> str:
-    """The gradebook URL the course's configuration gives for ``root``."""
-    from nbgrader.coursedir import CourseDirectory
-
-    return CourseDirectory(config=config(root)).db_url
+        return NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
 
 
 @dataclass

@@ -12,6 +12,7 @@ parts off on both sides (front end and server), and starts JupyterLab in the cou
 
 Both roles get encrypted kernel channels (CurveZMQ, ``transport_encryption = "auto"``), so
 kernels no longer warn that they run over TCP without encryption.
+Imports ``course.coursedir``, ``course.gradebook`` and nbgrader.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from .coursedir import Course
 
 STUDENT_OFF_LAB = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                    "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:menu"]
@@ -33,9 +36,9 @@ def exchange_root(root: Path) -> Path | None:
     """The nbgrader exchange folder the course's configuration names, if it exists."""
     from nbgrader.exchange.default.exchange import Exchange
 
-    from .gradebook import config
+    from .gradebook import load_config
 
-    folder = Path(Exchange(config=config(root)).root)
+    folder = Path(Exchange(config=load_config(root)).root)
     return folder if folder.is_dir() else None
 
 
@@ -66,7 +69,8 @@ def lab_command(root: Path, role: str, extra: list[str]) -> tuple[list[str], dic
     return argv, env
 
 
-def run(root: Path, role: str, extra: list[str]) -> int:
+def run(course: Course, role: str, extra: list[str]) -> int:
+    root = course.root
     argv, env = lab_command(root, role, extra)
     print(f"JupyterLab for {'an instructor' if role == 'instructor' else 'a student'} in {root}"
           f" (Jupyter config: {env['JUPYTER_CONFIG_DIR']})", flush=True)

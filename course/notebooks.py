@@ -2,6 +2,7 @@
 
 Only helpers for the instructor tooling; nbgrader itself does the generating,
 executing and scoring.
+Imports nbformat.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Writes under ``reports/``: per assignment a grade histogram (``<A>_grades.png``) and the
 per-exercise pass rates, hardest first (``<A>_exercises.png``), and ``summary.md`` with
 the figures, the submissions that could not be graded and the anti-cheat flags.
+Imports ``course.coursedir``, ``course.gradebook``, ``course.grading.run`` and matplotlib,
+numpy.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import gradebook  # noqa: E402
-from .grade import RUN_RECORD  # noqa: E402
+from .coursedir import Course  # noqa: E402
+from .gradebook import results  # noqa: E402
+from .grading.run import RUN_RECORD  # noqa: E402
 
 
-def class_results(root: Path, assignment: str) -> dict:
+def class_results(course: Course, assignment: str) -> dict:
     """{"totals": {student: total}, "max": max score, "cells": {grade_id: [passed?]}}."""
-    found = gradebook.results(gradebook.db_url(root), assignment)
+    found = results(course.db_url, assignment)
     cells: dict[str, list[bool]] = {}
     for result in found.values():
         for gid, (score, maximum) in result.cells.items():
@@ -31,14 +34,14 @@ def class_results(root: Path, assignment: str) -> dict:
             "max": max((r.max_score for r in found.values()), default=0.0), "cells": cells}
 
 
-def report(root: Path, names: list[str], log=print) -> Path:
-    out = root / "reports"
+def report(course: Course, names: list[str], log=print) -> Path:
+    out = course.reports
     out.mkdir(exist_ok=True)
-    record_path = root / RUN_RECORD
+    record_path = course.root / RUN_RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     lines = ["# Class report", ""]
     for name in names:
-        res = class_results(root, name)
+        res = class_results(course, name)
         totals = np.array(list(res["totals"].values()))
         lines += [f"## {name}", ""]
         if totals.size == 0:

@@ -2,6 +2,7 @@
 
 Everything here shells out to ``python -m nbgrader`` (same interpreter), so the
 course tooling stays glue: nbgrader does the executing and the scoring.
+Imports ``course.gradebook``, ``course.notebooks`` and nbformat.
 """
 
 from __future__ import annotations

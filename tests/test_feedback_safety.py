@@ -25,8 +25,10 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from course import gradebook, workspace
-from course.feedback import (
+from course import workspace
+from course.coursedir import Course
+from course.grading import passes
+from course.grading.feedback import (
     HIDDEN_MESSAGE,
     MAX_CHARS,
     MAX_LINES,
@@ -186,7 +188,7 @@ def _feedback(nb) -> tuple[nbformat.NotebookNode, str]:
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
 
-    cfg = gradebook.config(ROOT)
+    cfg = passes.config(Course(ROOT))
     converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
     exporter = converter.exporter_class(parent=converter, config=converter.config)
     resources = exporter._init_resources(
@@ -269,11 +271,11 @@ def test_autograde_sanitizes_before_grades_are_saved_in_every_pipeline():
     from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
 
     nbgraders = Autograde.class_traits()["autograde_preprocessors"].default()
-    ours = gradebook.config(ROOT).Autograde.autograde_preprocessors  # plain nbgrader autograde
+    ours = passes.config(Course(ROOT)).Autograde.autograde_preprocessors  # plain nbgrader autograde
     at = nbgraders.index(LimitOutput) + 1
     assert ours == [*nbgraders[:at], SanitizeOutputs, *nbgraders[at:]]
     # course grade: its single writer saves every autograded notebook, wherever executed
-    score = gradebook.config(ROOT, "score").Autograde.autograde_preprocessors
+    score = passes.config(Course(ROOT), "score").Autograde.autograde_preprocessors
     assert score.index(SanitizeOutputs) == score.index(SaveAutoGrades) - 1
 
 

@@ -19,8 +19,10 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-from course import pool, sandbox
-from course.readyclient import ReadyKernelManager
+from course.grading.execute import shard as pool
+from course.grading.execute.readyclient import ReadyKernelManager
+from course.grading.execute.sandbox import bwrap as sandbox
+from course.grading.submission import Options
 
 pytestmark = pytest.mark.xdist_group("forkserver")
 
@@ -34,7 +36,7 @@ def fork_server(tmp: Path, isolate: bool, **limits):
     shutil.copytree(Path(utils.__file__).parent, shard / "lib" / "utils",
                     ignore=shutil.ignore_patterns("__pycache__"))
     pool.prepare_kernel(shard)
-    opts = pool.Options(sandbox=isolate, **limits)
+    opts = Options(sandbox=isolate, **limits)
     server = pool.start_fork_server(shard, opts)
     try:
         yield shard
@@ -209,12 +211,13 @@ def test_grading_kernels_are_ready_at_their_first_idle_status(tmp_path):
     import zmq
     from nbgrader.preprocessors import Execute
 
-    from course import gradebook
+    from course.coursedir import Course
+    from course.grading import passes
+    from course.grading.execute.readyclient import ReadyClient, ReadyExecute
     from course.notebooks import course_root
-    from course.readyclient import ReadyClient, ReadyExecute
 
     shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
-    cfg = gradebook.config(tmp_path, "execute")
+    cfg = passes.config(Course(tmp_path), "execute")
     assert cfg.Autograde.autograde_preprocessors[0] is ReadyExecute
     execute = ReadyExecute(config=cfg)
     assert isinstance(execute, Execute) and execute.kernel_manager_class is ReadyKernelManager
@@ -326,7 +329,7 @@ def test_what_a_kernel_leaves_is_tidied_before_anything_reads_it(tmp_path, monke
 def test_a_kernel_that_does_not_end_when_asked_is_not_graded(tmp_path, monkeypatch):
     """If the fork server cannot confirm the end (here: held up past the timeout), ending
     the kernel raises, so nbgrader fails the submission instead of writing its notebook."""
-    from course import readyclient
+    from course.grading.execute import readyclient
 
     monkeypatch.setattr(readyclient, "END_TIMEOUT_S", 0.5)
     with fork_server(tmp_path, isolate=True) as shard:

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from course import workspace
-from course.feedback import HIDDEN_MESSAGE, failing_line, hidden_line_numbers, safe_message
+from course.grading.feedback import HIDDEN_MESSAGE, failing_line, hidden_line_numbers, safe_message
 from course.mistakes import Mistake, by_name
 from course.notebooks import course_root, fill_answers, grade_id, notebook_path, read
 
@@ -485,7 +485,7 @@ def test_feedback_exporter_writes_the_page_nbconverts_exporter_writes(graded):
     from bs4 import BeautifulSoup
     from nbconvert.exporters import HTMLExporter
 
-    from course.feedback import NO_ALT_TEXT, FeedbackExporter
+    from course.grading.feedback import NO_ALT_TEXT, FeedbackExporter
 
     dest, _, _, _ = graded
     nb = read(dest / "autograded" / "wrong" / A / f"{A}.ipynb")

@@ -14,9 +14,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course.kernel_guard import read_log
+from course.grading.execute.sandbox.kernel_guard import read_log
 
-LAUNCHER = Path(__file__).resolve().parent.parent / "course" / "limited_kernel.py"
+LAUNCHER = (Path(__file__).resolve().parent.parent / "course" / "grading" / "execute" / "sandbox"
+            / "limited_kernel.py")
 
 ATTACKS = {
     "input transformer": """
@@ -111,22 +112,23 @@ SWITCH_OFF = {
 
 
 @pytest.mark.parametrize("how", list(SWITCH_OFF))
-def test_a_guard_switched_off_is_flagged_and_its_record_kept(how, tmp_path, monkeypatch):
+def test_a_guard_switched_off_is_flagged_and_its_record_kept(how, tmp_path):
     """In a real grading kernel (fork server, sandbox), the guard reports each cell to the
     server's pipe: a notebook that stops it cannot take back what was sent (the record is
     written outside the sandbox, by the kernel command), and its silence is flagged."""
-    from course import pool, sandbox
-    from course.worker import kernel_verdict
+    from course.grading.execute import shard as shard_
+    from course.grading.execute.sandbox import bwrap as sandbox
+    from course.grading.execute.worker import kernel_verdict
+    from course.grading.submission import Options
     from tests.test_forkserver import fork_server, grading_kernel
 
     if sandbox.probe():
         pytest.skip(sandbox.probe())
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
     cells = ["get_ipython().showtraceback = lambda *a, **k: None", SWITCH_OFF[how],
              "x = 1", "y = 2"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     with fork_server(tmp_path, True) as shard:
+        report = shard_.report_path(shard)  # written by the kernel command, outside
         km = grading_kernel(shard)
         path = shard / "autograded" / "mallory" / "a1"
         path.mkdir(parents=True)
@@ -138,7 +140,7 @@ def test_a_guard_switched_off_is_flagged_and_its_record_kept(how, tmp_path, monk
 
             run_sync(km.shutdown_kernel)(now=True)
     nbformat.write(nb, str(tmp_path / "executed.ipynb"))
-    flags, reason = kernel_verdict(report, tmp_path / "executed.ipynb", pool.Options())
+    flags, reason = kernel_verdict(report, tmp_path / "executed.ipynb", Options())
     assert reason == ""
     # undone before cell 2, reported before it was switched off: kept
     assert "tampering (kernel, before cell 2): the shell's showtraceback was replaced" in flags

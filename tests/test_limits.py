@@ -18,7 +18,10 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-from course import cgroups, pool, sandbox
+from course.grading.execute import shard as shard_
+from course.grading.execute.sandbox import bwrap as sandbox
+from course.grading.execute.sandbox import cgroups
+from course.grading.submission import Options
 from tests.test_forkserver import folder, fork_server, grading_kernel, needs_sandbox, run
 
 pytestmark = [pytest.mark.xdist_group("forkserver"), needs_sandbox,
@@ -82,11 +85,10 @@ def test_a_classmate_with_64_busy_processes_gets_one_core_and_leaves_the_other(t
     assert min(busy) <= 1.5 * min(idle), (idle, busy)
 
 
-def test_the_cpu_time_of_all_its_processes_counts(tmp_path, monkeypatch):
+def test_the_cpu_time_of_all_its_processes_counts(tmp_path):
     """Four busy children, each far under the per-process limit, together go over it."""
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
     with fork_server(tmp_path, True, kernel_cpu=3) as shard:
+        report = shard_.report_path(shard)  # written by the kernel command, outside
         start = time.monotonic()
         with pytest.raises(Exception, match="(?i)dead|died"):
             run(shard, "mallory", "import os, time\n"
@@ -113,24 +115,22 @@ except OSError as exc:
 
 
 @pytest.mark.parametrize("where", ["/tmp/fill", "fill"])  # its /tmp, its own folder
-def test_files_count_against_the_memory_limit(tmp_path, monkeypatch, where):
+def test_files_count_against_the_memory_limit(tmp_path, where):
     """2.5 GB written under a 2048 MB cap (here 600 MB under 400 MB): the write fails in the
     student's cell, nothing reaches the disk or stays in memory, and the next kernel runs."""
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
     with fork_server(tmp_path, True, kernel_mem_mb=400) as shard:
+        report = shard_.report_path(shard)  # written by the kernel command, outside
         assert run(shard, "mallory", FILL.format(path=where, mb=600)) == ["OSError"]
         assert not (folder(shard, "mallory") / "fill").exists()  # nothing reached the disk
         assert reports(report)[-1]["oom_kills"] == 0  # the file system was full first
         assert run(shard, "bob", FILL.format(path=where, mb=300)) == ["wrote it all"]
 
 
-def test_memory_counts_across_processes(tmp_path, monkeypatch):
+def test_memory_counts_across_processes(tmp_path):
     """Three children of 300 MB each, each under the per-process limit of 400 MB: together
     over the notebook's limit (400 MB, plus the kernel's own 256 MB)."""
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv("COURSE_KERNEL_REPORT", str(report))
     with fork_server(tmp_path, True, kernel_mem_mb=400) as shard:
+        report = shard_.report_path(shard)  # written by the kernel command, outside
         out = run(shard, "mallory", "import os, time, numpy\nkids = []\nfor _ in range(3):\n"
                   "    pid = os.fork()\n    if pid == 0:\n"
                   "        a = numpy.ones(300 * 2**20 // 8)\n        time.sleep(5)\n"
@@ -155,10 +155,10 @@ def test_control_groups_are_removed_with_their_server(tmp_path):
     parents = cgroups.available()
     with fork_server(tmp_path, True) as shard:
         run(shard, "alice", "print(1)")
-        server = pool.start_fork_server(shard, pool.Options())
+        server = shard_.start_fork_server(shard, Options())
         made = set(server.course_groups.paths.values())
         assert made and all(p.is_dir() and p.parent in parents.values() for p in made)
-        pool.end_fork_server(server)
+        shard_.end_fork_server(server)
         assert not any(p.exists() for p in made)
 
 
@@ -184,7 +184,7 @@ def test_the_sandbox_works_from_a_virtual_environment_under_tmp():
         (next(venv.glob("lib/python3*/site-packages")) / "venv_only.py").write_text("X = 42\n")
         out = subprocess.run([str(venv / "bin" / "python"), "-c", VENV_KERNEL],
                              capture_output=True, text=True, timeout=180,
-                             cwd=Path(sandbox.__file__).parents[1])
+                             cwd=Path(sandbox.__file__).parents[4])
         assert "probe: None" in out.stdout, out.stdout + out.stderr[-2000:]
         assert f"kernel: ['{venv} 42']" in out.stdout, out.stdout + out.stderr[-2000:]
     finally:

@@ -18,7 +18,8 @@ from nbclient import NotebookClient
 
 from course import workspace
 from course.check import check_leaks, check_metadata, run_checks
-from course.feedback import PASSED_MESSAGE
+from course.coursedir import Course
+from course.grading.feedback import PASSED_MESSAGE
 from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import (
     BEGIN_HIDDEN,
@@ -367,7 +368,7 @@ def test_feedback_hides_hidden_tests(graded):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_release_in_sync_metadata_valid_and_leak_free(name):
-    assert run_checks(ROOT, [name], log=lambda *_: None) == []
+    assert run_checks(Course(ROOT), [name], log=lambda *_: None) == []
 
 
 def test_checks_can_fail():

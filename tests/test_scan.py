@@ -5,9 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from course.grading.scan import TRANSFORM_CELL_CHARS, scan_notebook
 from course.mistakes import mistakes
 from course.notebooks import assignments, course_root, fill_answers, notebook_path, read
-from course.scan import TRANSFORM_CELL_CHARS, scan_notebook
 
 ROOT = course_root()
 SOURCE = read(notebook_path(ROOT, "source", "ch1_perceptron"))

@@ -7,6 +7,7 @@ nbgrader to prove it, and the demo's simulated students make some of them.
 
 Adding an assignment: write ``course/mistakes/<assignment>.py`` with a ``MISTAKES`` list
 and add its module to ``_MODULES`` below (one line).
+Imports the standard library only.
 """
 
 from __future__ import annotations

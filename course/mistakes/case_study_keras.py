@@ -1,4 +1,6 @@
-"""Plausible wrong answers for case_study_keras: the same networks in Keras."""
+"""Plausible wrong answers for case_study_keras: the same networks in Keras.
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 from . import Mistake
 

@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch1_perceptron: Chapter 1 (perceptron, activations)."""
+"""Plausible wrong answers for ch1_perceptron: Chapter 1 (perceptron, activations).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 from . import Mistake
 

@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch2_mlp: Chapter 2 (MLP, the 4-2-1 worked example)."""
+"""Plausible wrong answers for ch2_mlp: Chapter 2 (MLP, the 4-2-1 worked example).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 import textwrap
 from string import Template

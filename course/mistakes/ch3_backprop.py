@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch3_backprop: Chapter 3 (backprop, gradient checking)."""
+"""Plausible wrong answers for ch3_backprop: Chapter 3 (backprop, gradient checking).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 from string import Template
 

@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch4_optimizers: Chapter 4 (optimizers)."""
+"""Plausible wrong answers for ch4_optimizers: Chapter 4 (optimizers).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 import textwrap
 from string import Template

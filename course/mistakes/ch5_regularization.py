@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch5_regularization: Chapter 5 (regularization)."""
+"""Plausible wrong answers for ch5_regularization: Chapter 5 (regularization).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 import textwrap
 from string import Template

@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch6_gradients: Chapter 6 (vanishing and exploding gradients)."""
+"""Plausible wrong answers for ch6_gradients: Chapter 6 (vanishing and exploding gradients).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 from . import Mistake
 

@@ -1,4 +1,6 @@
-"""Plausible wrong answers for ch7_rnn_lstm: Chapter 7 (RNN, BPTT, LSTM)."""
+"""Plausible wrong answers for ch7_rnn_lstm: Chapter 7 (RNN, BPTT, LSTM).
+Imports ``course.mistakes`` (``Mistake``) only.
+"""
 
 import textwrap
 from string import Template

@@ -9,12 +9,13 @@ every later cell, restores the baseline and records what it had to undo. The rec
 (JSON lines: one per cell it saw, and one per undone change) go to the pipe whose
 descriptor ``COURSE_GUARD_FD`` gives (a grading kernel: the fork server holds the other
 end, so a kernel can add to the record but never take back what was sent), or else to the
-file ``COURSE_KERNEL_LOG`` names (``course.limited_kernel``, for debugging);
+file ``COURSE_KERNEL_LOG`` names (``limited_kernel.py``, for debugging);
 ``course grade`` turns them into tampering flags for that student, and flags a kernel
 whose guard reported fewer cells than were run (it was switched off).
 
 Callbacks registered by the plotting and widget libraries while a cell runs (for example
 matplotlib's inline backend) are left alone; everything else added is removed.
+Imports ipykernel.
 """
 
 from __future__ import annotations

@@ -26,11 +26,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import time
 from pathlib import Path
 
 V1_ROOT, V2_ROOT = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup")
 CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")  # v1 names; v2 has cpu, memory, pids
 _count = itertools.count()
+# the memory the kernel itself uses beyond the notebook's own limit (its share of the
+# preloaded pages it writes to, its sockets), charged to its control group
+KERNEL_MB = 256
 
 
 def _own_paths() -> dict[str, str]:
@@ -137,3 +141,81 @@ class ServerGroups:
         for path in self.paths.values():
             _remove_tree(path)
         self.paths = {}
+
+
+class KernelGroup:
+    """One kernel's control group in each hierarchy the server was handed (``--cgroups``:
+    {controller: an open directory descriptor}, see ``ServerGroups``): its memory (tmpfs
+    files included), process count and CPU share are capped, and its CPU time is counted
+    across every process it starts. Empty (no descriptors): nothing is done, and ``usage``
+    is None."""
+
+    def __init__(self, dirs: dict[str, int], name: str, opts):
+        self.dirs, self.name = dirs, name
+        for fd in dirs.values():
+            os.mkdir(name, dir_fd=fd)
+        memory = str((opts.mem_mb + KERNEL_MB) * 2**20)
+        limits = {"memory": [("memory.limit_in_bytes", memory),
+                             ("memory.memsw.limit_in_bytes", memory)],
+                  "pids": [("pids.max", str(opts.pids))],
+                  "cpu": [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "100000")],
+                  "v2": [("memory.max", memory), ("memory.swap.max", "0"),
+                         ("pids.max", str(opts.pids)), ("cpu.max", "100000 100000")]}
+        for controller, fd in dirs.items():
+            for file, value in limits.get(controller, []):
+                try:
+                    self._write(fd, file, value)
+                except OSError:  # no swap accounting: memory.memsw / memory.swap absent
+                    if "sw" not in file:
+                        raise
+
+    def _write(self, fd: int, file: str, value: str) -> None:
+        handle = os.open(f"{self.name}/{file}", os.O_WRONLY, dir_fd=fd)
+        try:
+            os.write(handle, value.encode())
+        finally:
+            os.close(handle)
+
+    def _read(self, controller: str, file: str) -> str:
+        handle = os.open(f"{self.name}/{file}", os.O_RDONLY, dir_fd=self.dirs[controller])
+        try:
+            return os.read(handle, 65536).decode()
+        finally:
+            os.close(handle)
+
+    def join(self) -> None:
+        """Move the calling process (and so all it will start) into the group."""
+        for fd in self.dirs.values():
+            self._write(fd, "cgroup.procs", "0")
+
+    def usage(self) -> float | None:
+        """CPU seconds used by every process of the group so far."""
+        if "cpuacct" in self.dirs:
+            return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
+        if "v2" in self.dirs:
+            for line in self._read("v2", "cpu.stat").splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+        return None
+
+    def oom_kills(self) -> int:
+        """How many of the group's processes the memory limit killed."""
+        key = {"memory": "memory.oom_control", "v2": "memory.events"}
+        for controller, file in key.items():
+            if controller in self.dirs:
+                for line in self._read(controller, file).splitlines():
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+        return 0
+
+    def remove(self) -> None:
+        """Remove the group once its processes are gone (they may take a moment to leave)."""
+        for fd in self.dirs.values():
+            for _ in range(100):
+                try:
+                    os.rmdir(self.name, dir_fd=fd)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)

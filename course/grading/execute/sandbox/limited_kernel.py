@@ -1,16 +1,17 @@
 """Start one grading kernel on its own, under resource limits.
 
-    python -m course.limited_kernel --cpu SECONDS --mem-mb MB -f CONNECTION_FILE
+    python limited_kernel.py --cpu SECONDS --mem-mb MB -f CONNECTION_FILE  (by path)
 
-``course grade`` forks its kernels from a fork server (``course.forkserver``), which sets the
+``course grade`` forks its kernels from a fork server (``forkserver.py``), which sets the
 same limits and runs the same ``GradingKernel``; this launcher starts one such kernel the
 ordinary way, for the kernel guard's tests and for debugging a submission by hand.
 
 RLIMIT_CPU caps the CPU time of the whole notebook run (an infinite loop that
 escapes the per-cell timeout ends with the kernel, not with the class's grading),
 and RLIMIT_AS caps memory, so a runaway allocation raises MemoryError in the cell
-that made it instead of exhausting the machine. The kernel is ``course.kernel_guard``'s
+that made it instead of exhausting the machine. The kernel is ``kernel_guard``'s
 ``GradingKernel``, which restores IPython's hooks before every cell.
+Imports ipykernel, kernel_guard.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def main() -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     # run by path: kernel_guard.py sits next to this file (in course/, or in the sandbox's
-    # /opt/grading where course.sandbox copies both), so no install is needed
+    # /opt/grading where the shard copies both), so no install is needed
     from kernel_guard import GradingKernel
 
     IPKernelApp.launch_instance(kernel_class=GradingKernel)

@@ -1,15 +1,15 @@
 """The grading kernel's command: ask the worker's fork server for a kernel, wait for its end.
 
-    python -I -S forkclient.py --socket PATH -f CONNECTION_FILE
+    python -I -S forkclient.py --socket PATH --report PATH -f CONNECTION_FILE
 
 nbgrader (jupyter_client) starts this as "the kernel": it sends the connection file's
 contents and its working folder (the submission's) to the fork server (``forkserver.py``),
 then waits. It exits with the kernel's exit code, and appends the server's report on the
 kernel (its exit, the CPU time of all its processes, whether a limit ended it, what its
-guard reported) as a JSON line to the file ``COURSE_KERNEL_REPORT`` names: a file outside
-the sandbox, which no kernel can reach.
+guard reported) as a JSON line to the file ``--report`` names: a file outside the sandbox,
+which no kernel can reach.
 
-SIGTERM (``course.readyclient.ReadyKernelManager`` ending a grading kernel) closes this
+SIGTERM (``readyclient.ReadyKernelManager`` ending a grading kernel) closes this
 side of the socket: the server then ends the kernel and everything it started, and replies
 once they are all gone, so this process exits only after the last of them. If it is killed
 instead (a worker over its time cap), the server sees the socket close and ends the kernel
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
             return 1
         reply += chunk
     answer = json.loads(reply)
-    report = os.environ.get("COURSE_KERNEL_REPORT")
+    report = argv[argv.index("--report") + 1] if "--report" in argv else None
     if report:  # outside every sandbox: what the kernel cannot change
         with open(report, "a") as fh:
             fh.write(json.dumps(answer) + "\n")

@@ -44,8 +44,9 @@ INSIDE_LIB = "/opt/grading"  # where the course's utils and kernel modules appea
 # where the worker's autograded/ and the kernels' socket folder appear (not under /tmp,
 # which every kernel gets fresh)
 INSIDE_AUTOGRADED, INSIDE_RUNTIME = "/grading/autograded", "/grading/runtime"
-# copied next to utils (pool.prepare_kernel): the server and the kernel's own modules
-KERNEL_FILES = ("forkserver.py", "kernel_guard.py")
+# copied next to utils (shard.prepare_kernel): the server and the kernel's own modules
+KERNEL_FILES = ("forkserver.py", "grading_kernel.py", "isolation.py", "cgroups.py",
+                "kernel_guard.py")
 # what a submission's folder may hold once its kernel has run (files and folders, bytes)
 MAX_LEFT_ENTRIES, MAX_LEFT_MB = 1000, 200
 
@@ -55,7 +56,7 @@ def tidy_kernel_folder(folder: Path) -> None:
     outside the sandbox would follow out of it, at any depth and without following any:
     symbolic links (a notebook "saved" through a link to another student's submission, a
     course file or ``/dev/zero``) and special files (a FIFO blocks a copy). Call it once
-    the kernel has ended (``course.readyclient.ReadyKernelManager``). Raises ValueError
+    the kernel has ended (``readyclient.ReadyKernelManager``). Raises ValueError
     when the folder then holds more than ``MAX_LEFT_ENTRIES`` entries or ``MAX_LEFT_MB``
     MB: the submission fails rather than the class's grading."""
     entries, size, stack = 0, 0, [str(folder)]
@@ -126,15 +127,15 @@ def server_argv(lib: str, allowed: str, runtime: str, command: list[str],
 # fresh /tmp (the Python environment kept, even when it lives under /tmp), import numpy.
 _PROBE = """
 import ctypes, os, sys
-import forkserver
+import isolation
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.unshare(0x00020000 | 0x20000000 | 0x08000000) != 0:
     sys.exit('cannot make mount/PID namespaces: ' + os.strerror(ctypes.get_errno()))
 pid = os.fork()
 if pid == 0:
     try:
-        forkserver._mount(None, '/', None, forkserver.MS_REC | forkserver.MS_PRIVATE)
-        forkserver._fresh_tmp(64)
+        isolation._mount(None, '/', None, isolation.MS_REC | isolation.MS_PRIVATE)
+        isolation._fresh_tmp(64)
     except OSError as exc:
         print('cannot mount a private /tmp in a kernel namespace:', exc, file=sys.stderr)
         os._exit(3)
@@ -157,7 +158,7 @@ def probe() -> str | None:
         lib, folder = Path(tmp) / "lib", Path(tmp) / "folder"
         lib.mkdir()
         folder.mkdir()
-        shutil.copy2(Path(__file__).with_name("forkserver.py"), lib / "forkserver.py")
+        shutil.copy2(Path(__file__).with_name("isolation.py"), lib / "isolation.py")
         try:
             argv = server_argv(str(lib), str(folder), str(lib),
                                [sys.executable, "-c", _PROBE, f"{tmp}/lib"])

@@ -48,7 +48,7 @@ from traitlets import default
 RECONNECT_MS = 10  # ZeroMQ's default is 100
 EXIT_POLL_S = 0.005  # jupyter_client's default is 0.1
 END_TIMEOUT_S = 10.0
-NOT_ENDED = "the grading kernel did not end when asked"  # (course.worker restarts the server)
+NOT_ENDED = "the grading kernel did not end when asked"  # (worker.py restarts the server)
 
 
 class ReadyClient(AsyncKernelClient):

@@ -4,6 +4,7 @@
 every file that was changed or deleted since and says which. ``course grade`` takes
 one of the course directory around the parallel phase; each grading worker takes one
 of its scratch course and restores it before and after every submission.
+Imports the standard library only.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Each submission is one Dask task. The task carries the submission's files (its notebook's
 JSON, not a path on a shared disk) and a reference to the course's grading files
-(``pool.course_files``: config, sources, ``utils``, the gradebook's copy), one task whose
+(``shard.course_files``: config, sources, ``utils``, the gradebook's copy), one task whose
 result every worker fetches once. On a
 Dask worker the task hands the submission to a long-lived grading process
-(``course.worker`` reading tasks from stdin) in a scratch course, with the same sandboxed,
+(``worker.py`` reading tasks from stdin) in a scratch course, with the same sandboxed,
 limited fork-server kernels as ``course grade`` on one machine, and returns the executed
 notebook and its run record. ``course grade`` keeps everything that writes: the single
 gradebook writer, feedback and ``grades.csv``.
@@ -13,6 +13,9 @@ gradebook writer, feedback and ``grades.csv``.
 A Dask worker that dies mid-run loses nothing: the scheduler gives its tasks to another
 worker (Dask's own retry of tasks on lost workers). A submission over the wall-time cap
 fails alone: its grading process is killed and started again for the next task.
+Imports ``course.coursedir``, ``course.grading.execute.sandbox``,
+``course.grading.execute.sandbox.bwrap``, ``course.grading.execute.shard``,
+``course.grading.submission``, ``course.notebooks`` and distributed.
 """
 
 from __future__ import annotations
@@ -28,24 +31,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .notebooks import CourseError
-from .pool import (
-    Options,
-    Submission,
-    course_files,
-    fail,
-    kill_group,
-    make_shard,
-    place_submission,
-    reason_from_log,
-    submission_files,
-)
+from ...coursedir import Course
+from ...notebooks import CourseError
+from ..submission import Options, Submission, fail, submission_files
+from . import Executor, take_result, tick
+from .sandbox import bwrap
+from .shard import course_files, kill_group, make_shard, place_submission
 
 _LOCAL = threading.local()  # one grading process per Dask worker thread, kept between tasks
 
 
 class _RemoteGrader:
-    """A scratch course and its ``course.worker`` process on a Dask worker."""
+    """A scratch course and its ``worker.py`` process on a Dask worker."""
 
     def __init__(self, files: dict[str, bytes], opts: Options):
         self.tmp = tempfile.TemporaryDirectory(prefix="course-dask-")
@@ -56,8 +53,9 @@ class _RemoteGrader:
 
     def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course.worker", str(self.shard)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=open(self.shard / "worker.log", "a"),  # noqa: SIM115
+            [sys.executable, "-m", "course.grading.execute.worker", str(self.shard)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(self.shard / "worker.log", "a"),  # noqa: SIM115
             text=True, env=self.env, start_new_session=True)
 
     def kill(self) -> None:
@@ -108,58 +106,51 @@ def execute_task(files: dict[str, bytes], opts: dict, sub: dict, sub_files: dict
     return graders[key].grade(Submission(**sub), sub_files)
 
 
-def execute_on_dask(root: Path, subs: list[Submission], opts: Options, tmp: Path, bar,
-                    scheduler: str, done=None) -> dict[str, Path]:
-    """Run the submissions as Dask tasks; return {key: local folder of the executed
-    notebook} for the successes, calling ``done(sub, folder)`` on each as it comes in
-    (like ``pool.execute_parallel``)."""
-    from distributed import Client, as_completed
+class DaskExecutor(Executor):
+    """Submissions as Dask tasks on the cluster at ``scheduler`` (see the module)."""
 
-    executed: dict[str, Path] = {}
-    with Client(scheduler, timeout=30) as client:
-        if opts.sandbox:
-            from . import sandbox
+    def __init__(self, course: Course, names: list[str], opts: Options, tmp: Path,
+                 scheduler: str):
+        super().__init__(course, names, opts, tmp)
+        self.scheduler = scheduler
 
-            problems = {w: why for w, why in client.run(sandbox.probe).items() if why}
-            if problems:
-                worker, why = next(iter(problems.items()))
-                raise CourseError(f"the grading sandbox cannot start on Dask worker {worker} "
-                                  f"({why}); install bubblewrap there, or pass "
-                                  "--unsafe-no-sandbox")
-        from . import gradebook
+    def run(self, subs: list[Submission], bar, done=None) -> dict[str, Path]:
+        """Returns {key: local folder of the executed notebook} for the successes, calling
+        ``done(sub, folder)`` on each as it comes in."""
+        from distributed import Client, as_completed
 
-        # the course's files as a task of their own, not scattered data: if a worker that
-        # holds them dies, the scheduler can make them again, where a scattered copy would
-        # be lost with every task that needs it
-        files = client.submit(_files, course_files(root, sorted({s.assignment for s in subs}),
-                                                   gradebook.db_url(root)), pure=False)
-        futures = {}
-        for sub in subs:
-            record = {k: v for k, v in asdict(sub).items()
-                      if k in ("assignment", "student", "folder", "notebook")}
-            future = client.submit(execute_task, files, asdict(opts), record,
-                                   submission_files(sub), key=f"grade-{sub.key}-{sub.digest}",
-                                   pure=False)
-            futures[future] = sub
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 -- e.g. KilledWorker after many deaths
-                fail(sub, f"the Dask cluster could not run it ({type(exc).__name__})")
-            else:
-                sub.seconds = result.get("seconds", 0.0)
-                sub.flags += result.get("flags", [])
-                if result.get("notebook") is not None:
-                    folder = tmp / "dask" / sub.student / sub.assignment
-                    folder.mkdir(parents=True, exist_ok=True)
-                    (folder / f"{sub.assignment}.ipynb").write_text(result["notebook"])
-                    executed[sub.key] = folder
-                    sub.notes += result.get("notes", [])
-                    if done:
-                        done(sub, folder)
+        executed: dict[str, Path] = {}
+        with Client(self.scheduler, timeout=30) as client:
+            if self.opts.sandbox:
+                problems = {w: why for w, why in client.run(bwrap.probe).items() if why}
+                if problems:
+                    worker, why = next(iter(problems.items()))
+                    raise CourseError(f"the grading sandbox cannot start on Dask worker "
+                                      f"{worker} ({why}); install bubblewrap there, or pass "
+                                      "--unsafe-no-sandbox")
+            # the course's files as a task of their own, not scattered data: if a worker
+            # that holds them dies, the scheduler can make them again, where a scattered
+            # copy would be lost with every task that needs it
+            files = client.submit(_files, course_files(self.course, self.names), pure=False)
+            futures = {}
+            for sub in subs:
+                record = {k: v for k, v in asdict(sub).items()
+                          if k in ("assignment", "student", "folder", "notebook")}
+                futures[client.submit(execute_task, files, asdict(self.opts), record,
+                                      submission_files(sub), pure=False,
+                                      key=f"grade-{sub.key}-{sub.digest}")] = sub
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 -- e.g. KilledWorker after many deaths
+                    fail(sub, f"the Dask cluster could not run it ({type(exc).__name__})")
                 else:
-                    fail(sub, result.get("reason") or reason_from_log(result.get("log", "")))
-            bar.update(1)
-            bar.set_postfix(failures=sum(s.status == "failed" for s in subs))
-    return executed
+                    folder = None
+                    if result.get("notebook") is not None:
+                        folder = self.tmp / "dask" / sub.student / sub.assignment
+                        folder.mkdir(parents=True, exist_ok=True)
+                        (folder / f"{sub.assignment}.ipynb").write_text(result["notebook"])
+                    take_result(sub, result, folder, executed, done)
+                tick(bar, subs)
+        return executed

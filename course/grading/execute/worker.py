@@ -1,14 +1,15 @@
 """A grading worker: executes submissions with nbgrader in its own scratch course.
 
-    python -m course.worker SHARD_DIR ASSIGNMENT:STUDENT [ASSIGNMENT:STUDENT ...]
-    python -m course.worker SHARD_DIR < tasks      (one ASSIGNMENT:STUDENT per line)
+    python -m course.grading.execute.worker SHARD_DIR ASSIGNMENT:STUDENT [...]
+    python -m course.grading.execute.worker SHARD_DIR < tasks  (one ASSIGNMENT:STUDENT a line)
 
 The shard directory holds a copy of the course config and sources and its own sqlite
 gradebook (made here by ``generate_assignment``); nbgrader's Autograde runs here without
 its scoring steps. What counts is the executed notebook under ``SHARD_DIR/autograded/``,
 which ``course grade`` scores into the real gradebook with a single writer. One JSON line
 per submission is printed as soon as it is done, so the parent can show progress and
-notice a hang.
+notice a hang. Started by an executor (``local``: forked; ``dask``: a subprocess); imports
+the grading package's ``passes``, ``snapshot``, ``shard`` and the guard's record reader.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from pathlib import Path
 
 import nbformat
 
-from course import gradebook
-from course.kernel_guard import read_records
-from course.pool import Options, end_fork_server, start_fork_server
-from course.snapshot import Snapshot, files_under
+from ...coursedir import Course
+from ...gradebook import has_notebooks
+from .. import passes
+from ..snapshot import Snapshot, files_under
+from ..submission import Options
+from .sandbox.kernel_guard import read_records
+from .shard import end_fork_server, kernel_ipc, report_path, runtime_dir, start_fork_server
 
 
 def _snapshot(shard: str) -> Snapshot:
@@ -47,17 +51,15 @@ class Grader:
         self.options = Options(**json.loads((Path(shard) / "options.json").read_text()))
         self.server = start_fork_server(Path(shard), self.options)  # ends with this process
         # execute only: the scores that count are saved by course grade's single writer
-        self.api = gradebook.api(Path(shard), "execute",
-                                 db_url="sqlite:///" + os.path.join(shard, "gradebook.db"),
-                                 kernel_ipc=os.environ.get("COURSE_KERNEL_IPC"))
-        # a copy of the course's gradebook already holds the assignments it has generated
         url = "sqlite:///" + os.path.join(shard, "gradebook.db")
+        self.api = passes.api(Course(Path(shard)), "execute", db_url=url,
+                              kernel_ipc=kernel_ipc(Path(shard), self.options))
+        # a copy of the course's gradebook already holds the assignments it has generated
         self.generated = {p.name for p in (Path(shard) / "source").iterdir()
-                          if Path(shard, "gradebook.db").exists()
-                          and gradebook.has_notebooks(url, p.name)}
+                          if Path(shard, "gradebook.db").exists() and has_notebooks(url, p.name)}
         self.pristine = _snapshot(shard)
-        # kernel-writable: the kernels' sockets, connection files and logs
-        self.logs = Path(os.environ.get("JUPYTER_RUNTIME_DIR", Path(shard) / ".rt"))
+        # kernel-writable: the kernels' sockets and connection files
+        self.logs = runtime_dir(Path(shard))
         self.logs.mkdir(exist_ok=True)
 
     def _generate(self, assignment: str) -> None:
@@ -88,17 +90,16 @@ class Grader:
         self.pristine.restore()  # each submission is graded with untouched files and gradebook
         # the kernel command (forkclient.py, outside the sandbox) appends the server's
         # report on the kernel here: out of every kernel's reach
-        report_path = Path(self.shard) / ".ctl" / "kernel-report.jsonl"
-        report_path.unlink(missing_ok=True)
-        os.environ["COURSE_KERNEL_REPORT"] = str(report_path)
+        report = report_path(Path(self.shard))
+        report.unlink(missing_ok=True)
         with contextlib.redirect_stdout(io.StringIO()):
-            result = gradebook.autograde(self.api, assignment, student)
-        from course.readyclient import NOT_ENDED  # (imported by then: not before the server)
+            result = passes.autograde(self.api, assignment, student)
+        from .readyclient import NOT_ENDED  # (imported by then: not before the server)
 
         if NOT_ENDED in result.get("log", ""):  # the server did not end it: a new server
             end_fork_server(self.server)
         executed = Path(self.shard, "autograded", student, assignment, f"{assignment}.ipynb")
-        flags, reason = kernel_verdict(report_path, executed if result["success"] else None,
+        flags, reason = kernel_verdict(report, executed if result["success"] else None,
                                        self.options)
         if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")

@@ -1,0 +1,102 @@
+"""A submission and the options of a grading run: what every stage of ``course grade`` passes on.
+
+``Submission`` is one ``submitted/<student>/<assignment>/`` folder and everything the run
+learns of it (status, reason, notes, flags, score); ``Options`` are the run's settings;
+``read_folder`` is the one way anything outside the sandbox reads a submission's files (no
+link followed, no special file opened). Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Submission:
+    assignment: str
+    student: str
+    folder: str
+    notebook: str | None = None
+    status: str = "pending"  # pending, graded, failed, skipped
+    reason: str = ""
+    notes: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    digest: str = ""
+    seconds: float = 0.0
+    worker: int | None = None  # which of course grade's workers executed it
+    score: float | None = None
+    max_score: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.assignment}/{self.student}"
+
+
+@dataclass
+class Options:
+    workers: int = os.cpu_count() or 1
+    force: bool = False
+    kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
+    kernel_mem_mb: int = 2048  # memory of all a notebook's processes, its /tmp included
+    kernel_pids: int = 128  # processes and threads of one notebook (where cgroups exist)
+    cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
+    sandbox: bool = True  # each kernel in bubblewrap (execute/sandbox); off only on request
+    scheduler: str | None = None  # a Dask scheduler's address: execute there (distributed.py)
+
+
+def fail(sub: Submission, reason: str) -> Submission:
+    """Mark a submission as not gradable, with the reason the instructor will read."""
+    sub.status, sub.reason = "failed", reason
+    return sub
+
+
+def reason_from_log(log: str) -> str:
+    text = log.lower()
+    if "deadkernel" in text or "kernel died" in text:
+        return "the kernel died (os._exit, a crash, or the CPU-time cap for the notebook)"
+    if "unresponsive" in text:
+        return "the kernel stopped responding"
+    for line in reversed(log.splitlines()):
+        if "error" in line.lower():
+            return line.strip()[:160]
+    return "nbgrader could not grade this submission"
+
+
+MAX_SUBMISSION_MB = 100  # all the files of one submission folder
+
+
+def read_folder(folder: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The regular files under a submission's folder, as {relative path: contents}, and
+    what was left out: every symbolic link (never followed: a link to the gradebook,
+    another student's work or ``/proc/self/mem`` brings nothing in) and every special file
+    (a FIFO, a device). Raises ValueError over ``MAX_SUBMISSION_MB``, and OSError when the
+    folder cannot be read: that submission fails, not the class's run."""
+    files, left_out, total, stack = {}, [], 0, [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(folder / rel if rel else folder) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_symlink():
+                    left_out.append(f"{name} (a link)")
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(name)
+                elif not entry.is_file(follow_symlinks=False):
+                    left_out.append(f"{name} (not a regular file)")
+                else:
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    with os.fdopen(fd, "rb") as fh:
+                        total += os.fstat(fd).st_size
+                        if total > MAX_SUBMISSION_MB * 2**20:
+                            raise ValueError(f"the submission's files add up to more than "
+                                             f"{MAX_SUBMISSION_MB} MB")
+                        files[name] = fh.read()
+    return dict(sorted(files.items())), sorted(left_out)
+
+
+def submission_files(sub: Submission) -> dict[str, bytes]:
+    """Everything in a submission's folder that is graded, as {relative path: contents}
+    (``read_folder``: no link is followed)."""
+    return read_folder(Path(sub.folder))[0]
