@@ -15,6 +15,16 @@ from pathlib import Path
 from . import gradebook
 
 
+class _Folder:
+    """A folder of the course directory, named as the attribute that holds it."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, course, owner=None):
+        return self if course is None else course.root / self.name
+
+
 class Course:
     """A course directory. ``config``, ``db_url`` and the paths are computed once."""
 
@@ -43,29 +53,9 @@ class Course:
         """nbgrader's Python API for this course, with its full default pipelines."""
         return gradebook.make_api(self.config)
 
-    @property
-    def source(self) -> Path:
-        return self.root / "source"
-
-    @property
-    def release(self) -> Path:
-        return self.root / "release"
-
-    @property
-    def submitted(self) -> Path:
-        return self.root / "submitted"
-
-    @property
-    def autograded(self) -> Path:
-        return self.root / "autograded"
-
-    @property
-    def feedback(self) -> Path:
-        return self.root / "feedback"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
+    # nbgrader's folders and the course's reports/, each ``self.root / <its name>``
+    source, release, submitted = _Folder(), _Folder(), _Folder()
+    autograded, feedback, reports = _Folder(), _Folder(), _Folder()
 
     def notebook(self, kind: str, assignment: str) -> Path:
         """``<kind>/<assignment>/<assignment>.ipynb`` (kind: "source" or "release")."""
