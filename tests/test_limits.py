@@ -186,7 +186,7 @@ def test_control_groups_are_removed_with_their_server(tmp_path):
 VENV_KERNEL = """
 import sys, tempfile
 from pathlib import Path
-from course import sandbox
+from course.grading.execute.sandbox import bwrap as sandbox
 from tests.test_forkserver import fork_server, run
 print('probe:', sandbox.probe())
 with tempfile.TemporaryDirectory() as tmp, fork_server(Path(tmp), True) as shard:
