@@ -184,8 +184,14 @@ class Notebook:
         self.page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
     def run_all(self, timeout: float = 120) -> None:
+        """Run → Run All Cells, then wait until every cell has run. On a loaded machine the
+        first cell can take more than a moment to show ``[*]``: the wait for idle starts
+        only once some cell has started (or after 30 s, when it would fail the test)."""
+        before = self.prompts()
         self.menu("Run", "Run All Cells")
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.prompts() == before:
+            time.sleep(0.1)
         self.wait_idle(timeout, settle=1.0)
 
     def images(self) -> list[str]:
