@@ -6,7 +6,8 @@ One module per concept, in chapter order:
     perceptron   logic gates, the perceptron learning rule             (chapter 1)
     losses       BCE, MSE, 1/2 SSE, cross-entropy and their gradients  (chapters 2-3)
     init         uniform, Xavier/Glorot and He initialisation          (chapters 2-6)
-    mlp          the 4-2-1 worked example, dense layers, forward/backward (chapters 2-3)
+    mlp          dense layers, forward/backward through a network      (chapters 2-3)
+    worked_example  the unit's 4-2-1 example, number by number           (chapter 2)
     graph        a scalar autograd ``Value`` and graph drawing          (chapter 3)
     gradcheck    numerical gradients and gradient checking             (chapter 3)
     optim        GD, momentum, Adagrad, RMSProp, Adam, AdamW; 2-D surfaces (chapter 4)
@@ -14,7 +15,8 @@ One module per concept, in chapter order:
     normalization   batch, layer, group and instance norm                (chapter 5)
     augmentation    digit images, flips, rotations, shifts, noise        (chapter 5)
     gradients    vanishing/exploding gradients, residual layers, clipping (chapter 6)
-    rnn          RNN and LSTM cells, BPTT, sequence tasks and training (chapter 7)
+    rnn_cells    RNN and LSTM cells and BPTT, forward/backward pairs   (chapter 7)
+    rnn          sequence models on the cells, tasks and training      (chapter 7)
     frameworks   the same networks in Keras 3: set-up and conversions    (case study)
     training     the one training loop every chapter uses (``train``, ``fit``)
     data         seeded synthetic data sets (house prices, moons, circles, ...)
@@ -44,8 +46,10 @@ from . import (
     plots,
     regularization,
     rnn,
+    rnn_cells,
     training,
     widgets,
+    worked_example,
 )
 from .activations import (
     ACTIVATIONS,
@@ -72,7 +76,7 @@ widgets.quiet_plots_under_grading()
 __all__ = [
     "activations", "data", "frameworks", "gradcheck", "grading", "graph", "init", "losses",
     "mlp", "optim", "perceptron", "plots", "training", "widgets", "regularization", "normalization",
-    "augmentation", "gradients", "rnn",
+    "augmentation", "gradients", "rnn", "rnn_cells", "worked_example",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

@@ -1,223 +1,43 @@
-"""Multilayer perceptrons: the course unit's 4-2-1 worked example and a general MLP.
+"""Multilayer perceptrons: dense layers, forward and backward through a whole network.
 
 Conventions: examples are rows. A dense layer computes Z = A_prev @ W + b with W of
 shape (n_in, n_out), so W[i, j] is the weight from unit i to unit j (the slides'
 w_ij) and b[j] is the slides' bias theta_j.
 
-The worked example's rule, for a sigmoid network and one training vector:
+    forward    Z[l] = A[l-1] @ W[l] + b[l],    A[l] = g_l(Z[l])
+    backward   dZ[l] = dA[l] * g_l'(Z[l]),     dW[l] = A[l-1].T @ dZ[l],   db[l] = sum_rows dZ[l],
+               dA[l-1] = dZ[l] @ W[l].T
 
-    forward   I_j = sum_i O_i w_ij + theta_j,        O_j = 1 / (1 + e^(-I_j))
-    output    Error_k = O_k (1 - O_k) (t - O_k)
-    hidden    Error_j = O_j (1 - O_j) sum_k Error_k w_jk
-    update    w_ij += alpha Error_j O_i,             theta_j += alpha Error_j
-
-Error_k is minus the derivative of E = 1/2 (t - O_k)^2 with respect to I_k, so the
-rule is exactly gradient descent on that squared error with learning rate alpha.
+The course unit's 4-2-1 worked example is ``utils.worked_example``; its names are
+available here too (``utils.mlp.WORKED_EXAMPLE``), as the chapters use them.
 """
 
 from __future__ import annotations
-
-import html
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import init as _init
 from . import losses as _losses
-from ._checks import as_float_array, check_int, check_number
-from .activations import get_activation, sigmoid
-
-__all__ = ["WorkedExample", "WORKED_EXAMPLE", "SLIDE_VALUES", "WorkedIteration",
-           "worked_example_iteration", "worked_example_iterations", "worked_example_run",
-           "SlideComparison", "slide_comparison",
-           "init_parameters", "dense_forward", "dense_backward", "forward", "backward",
-           "LOSSES"]
-
-
-def _frozen(values) -> np.ndarray:
-    arr = np.array(values, dtype=np.float64)
-    arr.setflags(write=False)
-    return arr
-
-
-@dataclass(frozen=True)
-class WorkedExample:
-    """The 4-2-1 network of the worked example.
-
-    ``W_hidden[i - 1, j - 5]`` is w_ij (input i = 1..4 to hidden unit j = 5, 6),
-    ``W_out[j - 5, 0]`` is w_j7, ``b_hidden`` = (theta5, theta6), ``b_out`` = (theta7,).
-    """
-
-    x: np.ndarray
-    t: float
-    W_hidden: np.ndarray
-    b_hidden: np.ndarray
-    W_out: np.ndarray
-    b_out: np.ndarray
-    lr: float
-
-    def weight(self, name: str) -> float:
-        """A parameter by its slide name: 'w15', ..., 'w67', 'theta5', 'theta6', 'theta7'."""
-        if name.startswith("theta"):
-            j = int(name[5:])
-            return float(self.b_hidden[j - 5] if j in (5, 6) else self.b_out[0])
-        i, j = int(name[1]), int(name[2])
-        return float(self.W_hidden[i - 1, j - 5] if j in (5, 6) else self.W_out[i - 5, 0])
-
-
-WORKED_EXAMPLE = WorkedExample(
-    x=_frozen([1, 1, 0, 1]),
-    t=1.0,
-    W_hidden=_frozen([[0.3, 0.1], [-0.2, 0.4], [0.2, -0.3], [0.1, 0.4]]),
-    b_hidden=_frozen([0.2, 0.1]),
-    W_out=_frozen([[-0.3], [0.2]]),
-    b_out=_frozen([-0.3]),
-    lr=0.8,
+from ._checks import as_float_array, check_int
+from .activations import get_activation
+from .worked_example import (
+    PARAMETER_NAMES,
+    SLIDE_VALUES,
+    WORKED_EXAMPLE,
+    SlideComparison,
+    WorkedExample,
+    WorkedIteration,
+    slide_comparison,
+    worked_example_iteration,
+    worked_example_iterations,
+    worked_example_run,
 )
 
-PARAMETER_NAMES = ("w15", "w16", "w25", "w26", "w35", "w36", "w45", "w46", "w57", "w67",
-                   "theta5", "theta6", "theta7")
-
-#: The numbers as printed on the slides (strings keep their printed precision).
-#: Iteration 1 computes I6 with w15 = 0.3 instead of w16 = 0.1; the second forward
-#: pass repeats the slip (with the updated w15 = 0.292) and prints I7 = -0.326 while
-#: using I7 = -0.1034 for O7.
-SLIDE_VALUES = {
-    1: {"I5": "0.4", "O5": "0.599", "I6": "1.2", "O6": "0.769", "I7": "-0.326", "O7": "0.419",
-        "error": "0.581", "Error7": "0.141", "Error6": "0.005", "Error5": "-0.0101",
-        "w15": "0.292", "w16": "0.104", "w25": "-0.208", "w26": "0.404", "w35": "0.2",
-        "w36": "-0.3", "w45": "0.092", "w46": "0.404", "w57": "-0.232", "w67": "0.287",
-        "theta5": "0.192", "theta6": "0.104", "theta7": "-0.187"},
-    2: {"I5": "0.368", "O5": "0.591", "I6": "1.204", "O6": "0.7692", "I7": "-0.326",
-        "O7": "0.474", "error": "0.526"},
-}
-
-
-@dataclass
-class WorkedIteration:
-    """Every intermediate of one iteration: ``rows`` of (name, formula, value).
-
-    ``values`` maps names (I5, O5, ..., Error5, w15 (new), ..., theta7) to numbers;
-    ``after`` is the network with the updated weights.
-    """
-
-    rows: list = field(default_factory=list)
-    after: WorkedExample | None = None
-
-    @property
-    def values(self) -> dict[str, float]:
-        return {name: value for name, _, value in self.rows}
-
-    def __str__(self) -> str:
-        width = max(len(f) for _, f, _ in self.rows)
-        lines = [f"{'quantity':<9} {'formula':<{width}}  value"]
-        lines += [f"{n:<9} {f:<{width}}  {v: .4f}" for n, f, v in self.rows]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        body = "".join(f"<tr><td>{html.escape(n)}</td><td><code>{html.escape(f)}</code></td>"
-                       f"<td style='text-align:right'>{v:.4f}</td></tr>" for n, f, v in self.rows)
-        return ("<table><thead><tr><th>quantity</th><th>formula</th><th>value</th></tr>"
-                f"</thead><tbody>{body}</tbody></table>")
-
-
-def worked_example_iteration(example: WorkedExample = WORKED_EXAMPLE,
-                             lr: float | None = None) -> WorkedIteration:
-    """One forward pass, backward pass and update of the 4-2-1 network, every number kept."""
-    lr = example.lr if lr is None else check_number(lr, "lr", low=0.0, low_inclusive=False)
-    x, t = example.x, example.t
-    I_h = x @ example.W_hidden + example.b_hidden
-    O_h = sigmoid(I_h)
-    I_o = O_h @ example.W_out + example.b_out
-    O_o = sigmoid(I_o)
-    err_o = O_o * (1 - O_o) * (t - O_o)
-    err_h = O_h * (1 - O_h) * (example.W_out @ err_o)
-    W_hidden = example.W_hidden + lr * np.outer(x, err_h)
-    b_hidden = example.b_hidden + lr * err_h
-    W_out = example.W_out + lr * np.outer(O_h, err_o)
-    b_out = example.b_out + lr * err_o
-    after = replace(example, W_hidden=_frozen(W_hidden), b_hidden=_frozen(b_hidden),
-                    W_out=_frozen(W_out), b_out=_frozen(b_out))
-    rows = [
-        ("I5", "sum_i x_i w_i5 + theta5", I_h[0]), ("O5", "1 / (1 + e^-I5)", O_h[0]),
-        ("I6", "sum_i x_i w_i6 + theta6", I_h[1]), ("O6", "1 / (1 + e^-I6)", O_h[1]),
-        ("I7", "O5 w57 + O6 w67 + theta7", I_o[0]), ("O7", "1 / (1 + e^-I7)", O_o[0]),
-        ("error", "t - O7", t - O_o[0]),
-        ("Error7", "O7 (1 - O7) (t - O7)", err_o[0]),
-        ("Error6", "O6 (1 - O6) Error7 w67", err_h[1]),
-        ("Error5", "O5 (1 - O5) Error7 w57", err_h[0]),
-    ]
-    for name in PARAMETER_NAMES:
-        if name.startswith("theta"):
-            formula = f"{name} + lr Error{name[5:]}"
-        else:
-            source = f"x{name[1]}" if name[2] in "56" else f"O{name[1]}"
-            formula = f"{name} + lr Error{name[2]} {source}"
-        rows.append((name, formula, after.weight(name)))
-    return WorkedIteration([(n, f, float(v)) for n, f, v in rows], after)
-
-
-def worked_example_iterations(iterations: int = 10, lr: float | None = None,
-                              example: WorkedExample = WORKED_EXAMPLE) -> list[WorkedIteration]:
-    """``iterations`` consecutive iterations, each starting from the previous one's result."""
-    iterations = check_int(iterations, "iterations", low=1)
-    steps = [worked_example_iteration(example, lr)]
-    for _ in range(iterations - 1):
-        steps.append(worked_example_iteration(steps[-1].after, lr))
-    return steps
-
-
-def worked_example_run(iterations: int = 10, lr: float | None = None,
-                       example: WorkedExample = WORKED_EXAMPLE) -> dict:
-    """Repeat the iteration: the error t - O7 before each update and the weights after.
-
-    Returns ``{"error": (iterations + 1,), "weights": (iterations + 1, 13), "names",
-    "steps"}``: row 0 of weights is the starting network, the columns follow
-    ``PARAMETER_NAMES``, and the last error is measured after the final update.
-    """
-    steps = worked_example_iterations(iterations + 1, lr, example)
-    weights = [[example.weight(n) for n in PARAMETER_NAMES]]
-    weights += [[step.after.weight(n) for n in PARAMETER_NAMES] for step in steps[:-1]]
-    return {"error": np.array([step.values["error"] for step in steps]),
-            "weights": np.array(weights), "names": PARAMETER_NAMES, "steps": steps[:-1]}
-
-
-class SlideComparison(list):
-    """Rows (iteration, quantity, slide, exact, differs) that render as a highlighted table."""
-
-    def __str__(self) -> str:
-        lines = [f"{'pass':<5}{'quantity':<9}{'slide':>9}{'exact':>10}"]
-        lines += [f"{it:<5}{name:<9}{slide:>9}{exact:>10.4f}{'   <-- differs' if d else ''}"
-                  for it, name, slide, exact, d in self]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = []
-        for it, name, slide, exact, differs in self:
-            style = " style='background:#fbe3e3;font-weight:bold'" if differs else ""
-            rows.append(f"<tr{style}><td>{it}</td><td>{html.escape(name)}</td><td>{slide}</td>"
-                        f"<td>{exact:.4f}</td><td>{'differs' if differs else ''}</td></tr>")
-        return ("<table><thead><tr><th>forward pass</th><th>quantity</th><th>slide</th>"
-                "<th>exact</th><th></th></tr></thead><tbody>" + "".join(rows) +
-                "</tbody></table>")
-
-
-def slide_comparison() -> SlideComparison:
-    """(iteration, quantity, slide value, exact value, differs) for every printed number.
-
-    A value differs when the exact one, rounded to the slide's printed decimals, is not
-    the printed number.
-    """
-    first = worked_example_iteration()
-    second = worked_example_iteration(first.after)
-    exact = {1: first.values, 2: second.values}
-    rows = []
-    for it, printed in SLIDE_VALUES.items():
-        for name, text in printed.items():
-            decimals = len(text.split(".")[1]) if "." in text else 0
-            value = exact[it][name]
-            rows.append((it, name, text, value, round(value, decimals) != float(text)))
-    return SlideComparison(rows)
+__all__ = ["WorkedExample", "WORKED_EXAMPLE", "PARAMETER_NAMES", "SLIDE_VALUES",
+           "WorkedIteration", "worked_example_iteration", "worked_example_iterations",
+           "worked_example_run", "SlideComparison", "slide_comparison",
+           "init_parameters", "dense_forward", "dense_backward", "forward", "backward",
+           "LOSSES"]
 
 
 # ----------------------------------------------------------------------------- general MLP
