@@ -20,6 +20,7 @@ from nbgrader.preprocessors import (
 )
 
 from course.grading.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
+from course.grading.verdicts import DecideCases, ServeCases
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
@@ -41,13 +42,17 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# nbgrader's Autograde pipeline, with the executed notebook's outputs stripped of active
-# content (script in HTML, JavaScript, widget views...) before it is saved: formgrader shows
-# it to the instructor (SanitizeOutputs, course/feedback.py). ``course grade`` runs the same
-# steps split between its workers and its single writer (course/gradebook.py).
-c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
+# nbgrader's Autograde pipeline, with hidden tests decided outside the student's kernel: the
+# kernel runs each tests cell with its hidden cases reduced to calls on their inputs
+# (ServeCases, which reads them from source/), and the verdicts are computed here from the
+# plain data the kernel handed out (DecideCases; course/grading/verdicts/). The executed
+# notebook's outputs are stripped of active content (script in HTML, JavaScript, widget
+# views...) before it is saved: formgrader shows it to the instructor (SanitizeOutputs).
+# ``course grade`` runs the same steps split between its workers and its single writer
+# (course/grading/passes.py).
+c.Autograde.autograde_preprocessors = [ServeCases, Execute, DecideCases, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SanitizeOutputs,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 # Feedback shows the student's code, scores and the visible tests' messages, but neither
 # the hidden tests' code (ClearHiddenTests) nor what they expected, not even in a

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import workspace
 from .coursedir import Course
+from .grading.verdicts import hidden_test_problems
 from .notebooks import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -194,6 +195,7 @@ def run_checks(course: Course, names: list[str], grade: bool = False, log=print)
     for name in names:
         source = read(notebook_path(root, "source", name))
         found = check_metadata(source, f"{name} (source)")
+        found += hidden_test_problems(source, f"{name} (source)")
         with tempfile.TemporaryDirectory(prefix=f"check-{name}-") as tmp:
             found += check_sync(root, name, Path(tmp) / "sync")
             release_path = notebook_path(root, "release", name)

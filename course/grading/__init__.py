@@ -5,6 +5,8 @@
     execute/        2. run the notebooks: an Executor (local.py, dask.py), worker.py in a
                        scratch course (shard.py), kernels forked in the sandbox (sandbox/,
                        standard library only), readyclient.py
+    verdicts/       hidden tests decided outside the kernel: the kernel reports plain
+                       data (utils.observe), the worker compares with the reference
     passes.py       nbgrader's pipeline for each phase (execute in a worker, score here)
     score.py        3. the single writer into the gradebook
     feedback/       4. what feedback and autograded notebooks may show, and the pages

@@ -5,7 +5,7 @@
 writer saves the grades of a notebook executed elsewhere); ``api(course, phase)`` is
 nbgrader's API on it, and ``autograde`` runs one submission through the passes its phase
 needs. Imports ``course.gradebook``, ``course.coursedir`` and this package's
-``execute.readyclient``, ``execute.sandbox.bwrap`` and ``feedback``.
+``execute.readyclient``, ``execute.sandbox.bwrap``, ``feedback`` and ``verdicts``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def config(course: Course, phase: str = "all", submitted: str | None = None,
 
     from .execute.readyclient import ReadyExecute
     from .feedback import SanitizeOutputs
+    from .verdicts import DecideCases, ServeCases
 
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
@@ -64,8 +65,10 @@ def config(course: Course, phase: str = "all", submitted: str | None = None,
         # nbgrader metadata (a kernel adds outputs, ClearMetadata keeps nbgrader's), so its
         # second run at the end of nbgrader's pipeline is left out (10-30 ms of jsonschema)
         # ReadyExecute: nbgrader's Execute on kernels that start and end without idle waits
-        cfg.Autograde.autograde_preprocessors = [ReadyExecute, IgnorePattern,
-                                                 ClearMetadataPreprocessor, LimitOutput]
+        # ServeCases/DecideCases: hidden tests decided here, outside the kernel, in parallel
+        cfg.Autograde.autograde_preprocessors = [ServeCases, ReadyExecute, DecideCases,
+                                                 IgnorePattern, ClearMetadataPreprocessor,
+                                                 LimitOutput]
     elif phase == "score":
         # nbgrader's pipeline goes on where the worker's stopped. The worker's nbgrader
         # sanitized the notebook before it ran (DeduplicateIds, OverwriteKernelspec,

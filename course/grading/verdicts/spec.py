@@ -1,0 +1,219 @@
+"""How a hidden test is written: cases, each a call of the student's code and its checks.
+
+The hidden region of a tests cell in a *source* notebook reads, for example::
+
+    ### BEGIN HIDDEN TESTS
+    from course.grading.verdicts import Case, hidden
+
+    z = np.array([[1000.0, 0.0, -1000.0]])
+    hidden(
+        Case("softmax", z).close(utils.softmax(z)).hint("subtract each row's max"),
+        Case("softmax", z).unchanged().fresh(),
+    )
+    ### END HIDDEN TESTS
+
+A ``Case`` names the student's function (by its name in the notebook), its inputs, any
+calls chained on its results (``then``, with ``Result(k)[...]`` for a part of call k's
+result: a forward's cache handed to a backward), and checks: ``close``, ``equal``,
+``shape``, ``holds`` (any property of the returned values), ``unchanged`` (the caller's
+inputs), ``fresh`` (nothing of the caller's returned). ``Case.var(name)`` reads a variable
+instead of calling a function (check-yourself answers).
+
+Where the region runs decides what ``hidden`` does:
+
+* while grading, the region never runs in the student's kernel: ``collect`` executes it in
+  the trusted grading process, and the kernel only gets ``payload``'s calls and inputs;
+* in the instructor's own kernel (the source notebook opened in JupyterLab) ``hidden``
+  makes the calls there and decides at once, through the same plain data.
+
+Imports ``utils.observe`` and the standard library only.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+from utils import observe
+
+_collecting: list | None = None
+
+
+class Result:
+    """A part of an earlier call's result, as an argument of a chained call:
+    ``Result(0)[1]`` is the second item the first call returned."""
+
+    def __init__(self, call: int, path: tuple = ()):
+        self.call, self.path = call, path
+
+    def __getitem__(self, key) -> Result:
+        return Result(self.call, (*self.path, key))
+
+
+@dataclass
+class Call:
+    fn: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    var: bool = False
+    after: bool = False  # report the inputs after the call (``unchanged``)
+    fresh: bool = False  # report what of the result is the caller's (``fresh``)
+
+    def label(self) -> str:
+        if self.var:
+            return self.fn
+        shown = [_short(a) for a in self.args] + [f"{k}={_short(v)}"
+                                                 for k, v in self.kwargs.items()]
+        text = ", ".join(shown)
+        return f"{self.fn}({text if len(text) <= 60 else '...'})"
+
+    def wire(self) -> dict:
+        def enc(value):
+            if isinstance(value, Result):
+                return {"$ref": [value.call, *value.path]}
+            return observe.encode(value)
+        return {"fn": self.fn, "var": self.var, "after": self.after, "fresh": self.fresh,
+                "args": [enc(a) for a in self.args],
+                "kwargs": {k: enc(v) for k, v in self.kwargs.items()}}
+
+
+def _short(value) -> str:
+    if isinstance(value, Result):
+        return f"<from call {value.call + 1}>"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"<array {tuple(value.shape)}>" if value.size > 4 else repr(value.tolist())
+    text = repr(value)
+    return text if len(text) <= 24 and "\n" not in text else f"<{type(value).__name__}>"
+
+
+@dataclass
+class Check:
+    kind: str  # close, equal, shape, holds, unchanged, fresh
+    call: int = -1
+    of: tuple = ()
+    name: str | None = None
+    expected: object = None
+    options: dict = field(default_factory=dict)
+    hint: str | None = None
+
+
+class Case:
+    """One hidden case: ``Case("fn", *args, **kwargs)`` calls the student's ``fn``."""
+
+    def __init__(self, fn: str, *args, **kwargs):
+        if not isinstance(fn, str):
+            raise TypeError("Case names the student's function as a string, e.g. "
+                            "Case(\"softmax\", z): the grading process has no student code")
+        self.calls = [Call(fn, args, kwargs)]
+        self.checks: list[Check] = []
+        self.title: str | None = None
+        self.general_hint: str | None = None
+        self.warnings_ok = False
+
+    @classmethod
+    def var(cls, name: str) -> Case:
+        """The value of the notebook's variable ``name`` (a check-yourself answer)."""
+        case = cls(name)
+        case.calls[0].var = True
+        return case
+
+    # -- what is called
+    def then(self, fn: str, *args, **kwargs) -> Case:
+        """A further call, after the ones before; ``Result(k)[...]`` refers to their results."""
+        self.calls.append(Call(fn, args, kwargs))
+        return self
+
+    def named(self, title: str) -> Case:
+        """How messages name this case (default: the call, shortened)."""
+        self.title = title
+        return self
+
+    def hint(self, text: str) -> Case:
+        """The hint of every failure of this case whose check has none of its own."""
+        self.general_hint = text
+        return self
+
+    def allow_warnings(self) -> Case:
+        """Floating-point warnings do not fail this case (they do by default)."""
+        self.warnings_ok = True
+        return self
+
+    # -- what is checked
+    def _add(self, kind, call, of, name, hint, expected=None, **options) -> Case:
+        of = of if isinstance(of, tuple) else (of,)
+        self.checks.append(Check(kind, call, of, name, expected, options, hint))
+        return self
+
+    def close(self, expected, *, call: int = -1, of=(), name: str | None = None,
+              rtol: float = 1e-6, atol: float = 1e-12, at=None, hint: str | None = None) -> Case:
+        """The value (or part ``of`` it) is ``expected`` to ``rtol``/``atol``; ``expected``
+        may be a number, an array, or a tuple/list/dict of them (compared part by part)."""
+        return self._add("close", call, of, name, hint, expected, rtol=rtol, atol=atol, at=at)
+
+    def equal(self, expected, *, call: int = -1, of=(), name: str | None = None,
+              hint: str | None = None) -> Case:
+        """Exactly ``expected``: integers, strings, labels (any real number type passes)."""
+        return self._add("equal", call, of, name, hint, expected)
+
+    def shape(self, shape: tuple, *, call: int = -1, of=(), name: str | None = None,
+              hint: str | None = None) -> Case:
+        return self._add("shape", call, of, name, hint, tuple(shape))
+
+    def holds(self, predicate, message: str, *, call: int | None = -1, of=(),
+              hint: str | None = None) -> Case:
+        """``predicate(value)`` is true; ``call=None`` hands it the list of every call's
+        value (same seed, same result...). ``message`` says what is wrong if not."""
+        return self._add("holds", call, of, message, hint, predicate)
+
+    def unchanged(self, *, call: int = 0, hint: str | None = None) -> Case:
+        """The call leaves the caller's inputs as they were."""
+        self.calls[call].after = True
+        return self._add("unchanged", call, (), None, hint)
+
+    def fresh(self, *, call: int = -1, hint: str | None = None) -> Case:
+        """The call returns new objects: no part of its result is one of its inputs."""
+        self.calls[call].fresh = True
+        return self._add("fresh", call, (), None, hint)
+
+    # -- how it travels
+    def label(self) -> str:
+        return self.title or self.calls[-1].label()
+
+    def wire(self, number: int) -> dict:
+        return {"id": number, "calls": [c.wire() for c in self.calls]}
+
+
+def hidden(*cases: Case) -> None:
+    """The hidden cases of a tests cell: collected while grading (``collect``), run and
+    decided at once in an instructor's kernel."""
+    for case in cases:
+        if not isinstance(case, Case):
+            raise TypeError(f"hidden() takes Case objects, got {type(case).__name__}")
+    if _collecting is not None:
+        _collecting.extend(cases)
+        return
+    import sys
+
+    from .decide import decide_here
+    decide_here(list(cases), sys._getframe(1).f_globals)
+
+
+def collect(region: str) -> list[Case]:
+    """The cases a hidden region declares, by running it here (not in a kernel)."""
+    global _collecting
+    import numpy as np
+
+    import utils
+
+    previous, _collecting = _collecting, []
+    try:
+        namespace = {"np": np, "utils": utils, "__name__": "__hidden_tests__"}
+        exec(compile(textwrap.dedent(region), "<hidden tests>", "exec"), namespace)  # noqa: S102
+        return _collecting
+    finally:
+        _collecting = previous
+
+
+def payload(cases: list[Case]) -> str:
+    """What the kernel gets: each case's calls and inputs, packed (``observe.pack``)."""
+    return observe.pack([case.wire(i) for i, case in enumerate(cases)])
