@@ -76,6 +76,13 @@ MISTAKES = [
                     for k, p in parameters.items()}, s
         """),
     Mistake(
+        'Adagrad with epsilon inside the root', 'adaptive_answer', fails=('adagrad_tests',),
+        code="""
+            s = {k: s[k] + grads[k] ** 2 for k in s}
+            return {k: p - learning_rate * grads["d" + k] / np.sqrt(s["d" + k] + epsilon)
+                    for k, p in parameters.items()}, s
+        """),
+    Mistake(
         'RMSProp with epsilon inside the root', 'adaptive_answer', fails=('rmsprop_tests',),
         region=1,
         code="""

@@ -67,6 +67,17 @@ MISTAKES = [
         'L2 gradient without its 2', 'penalties_answer', fails=('l2_grad_tests',), region=1,
         code='return {"d" + k: lambd * W for k, W in parameters.items() if k.startswith("W")}'),
     Mistake(
+        'L2 gradient scales the weights in place', 'penalties_answer', fails=('l2_grad_tests',),
+        region=1,
+        code="""
+            grads = {}
+            for k, W in parameters.items():
+                if k.startswith("W"):
+                    W *= 2 * lambd
+                    grads["d" + k] = W
+            return grads
+        """),
+    Mistake(
         'L1 gradient for the biases too', 'l1_answer', fails=('l1_grad_tests',), region=1,
         code='return {"d" + k: lambd * np.sign(W) for k, W in parameters.items()}'),
     Mistake(
@@ -107,6 +118,28 @@ MISTAKES = [
         code=_batchnorm(running_mean="(1 - momentum) * running_mean + momentum * mu",
                         running_var="(1 - momentum) * running_var + momentum * var")),
     Mistake(
+        'batch norm updates the running statistics in test mode too', 'batchnorm_answer',
+        fails=('batchnorm_forward_tests',),
+        code="""
+            x = np.asarray(x, dtype=float)
+            D = x.shape[1]
+            eps = bn_param.get("eps", 1e-5)
+            momentum = bn_param.get("momentum", 0.9)
+            running_mean = bn_param.get("running_mean", np.zeros(D))
+            running_var = bn_param.get("running_var", np.ones(D))
+            batch_mean, batch_var = x.mean(axis=0), x.var(axis=0)
+            bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean
+            bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var
+            if bn_param["mode"] == "train":
+                mu, var = batch_mean, batch_var
+            else:
+                mu, var = running_mean, running_var
+            std = np.sqrt(var + eps)
+            x_hat = (x - mu) / std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std,
+                                          "mode": bn_param["mode"]}
+        """),
+    Mistake(
         'batch norm backward without the mean terms', 'batchnorm_answer',
         fails=('batchnorm_backward_tests',), region=1,
         code="""
@@ -134,6 +167,34 @@ MISTAKES = [
         'translation that wraps around', 'translate_answer', fails=('translate_tests',),
         code="return np.roll(np.roll(np.asarray(image, dtype=float), dy, axis=0), dx, axis=1)"),
     Mistake(
+        'translation that breaks for shifts larger than the image', 'translate_answer',
+        fails=('translate_tests',),
+        code="""
+            image = np.asarray(image, dtype=float)
+            H, W = image.shape
+            out = np.zeros_like(image)
+            out[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \\
+                image[max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+            return out
+        """),
+    Mistake(
+        'early stopping resets its patience on beating the previous epoch',
+        'early_stopping_answer', fails=('early_stopping_tests',),
+        code="""
+            best, best_epoch, waited, previous = np.inf, 0, 0, np.inf
+            for epoch, loss in enumerate(val_losses):
+                if loss < best:
+                    best, best_epoch = loss, epoch
+                if loss < previous:
+                    waited = 0
+                else:
+                    waited += 1
+                    if waited == patience:
+                        return best_epoch, epoch
+                previous = loss
+            return best_epoch, len(val_losses) - 1
+        """),
+    Mistake(
         'early stopping one epoch late', 'early_stopping_answer',
         fails=('early_stopping_tests',), code=_early("<", " + 1")),
     Mistake(
@@ -142,4 +203,65 @@ MISTAKES = [
     Mistake(
         'Q2 picks batch norm for small batches', 'check_yourself_answer', fails=('q2_tests',),
         code='Q1 = 1024; Q2 = "a"; Q3 = "b"; Q4 = "c"'),
+]
+
+# TEMP-ALTERNATIVES
+MISTAKES += [
+
+        Mistake("early stopping vectorized with running minima", "early_stopping_answer", (), """
+            losses = np.asarray(val_losses, dtype=float)
+            best_so_far = np.minimum.accumulate(losses)
+            improved = np.r_[True, losses[1:] < best_so_far[:-1]]
+            last_improvement = np.maximum.accumulate(np.where(improved, np.arange(len(losses)), 0))
+            waited = np.arange(len(losses)) - last_improvement
+            stops = np.flatnonzero(waited >= patience)
+            stop = int(stops[0]) if stops.size else len(losses) - 1
+            return int(last_improvement[stop]), stop
+            """),
+        Mistake("translate by padding and slicing", "translate_answer", (), """
+            image = np.asarray(image, dtype=float)
+            H, W = image.shape
+            pad = max(H, W)
+            padded = np.pad(image, pad)
+            return padded[pad - dy:pad - dy + H, pad - dx:pad - dx + W].copy()
+            """),
+        Mistake("dropout with np.where and its own helper", "dropout_answer", (), """
+            def keep_mask(shape):
+                return np.random.default_rng(seed).random(shape) >= p
+
+            A = np.asarray(A, dtype=float)
+            mask = keep_mask(A.shape) if training else np.ones(A.shape, dtype=bool)
+            out = np.where(mask, A / (1 - p), 0.0) if training else A
+            return out, {"mask": mask, "p": p, "training": training}
+            """),
+    
+# Correct alternative answers for ch5_regularization (to merge into
+# tests/test_notebooks.py ALTERNATIVES["ch5_regularization"]); each must score full marks.
+Mistake("Q1 as np.int64", "check_yourself_answer", (), """
+    Q1 = np.int64(1024)
+    Q2 = "b"
+    Q3 = "b"
+    Q4 = "c"
+    """),
+Mistake("Q1 as np.float64 from 2 ** 10", "check_yourself_answer", (), """
+    Q1 = np.float64(2) ** 10
+    Q2 = "b"
+    Q3 = "b"
+    Q4 = "c"
+    """),
+Mistake("L2 penalty as a NumPy float", "penalties_answer", (), """
+    return lambd * np.sum([np.sum(np.square(W)) for k, W in parameters.items() if k[0] == "W"])
+    """),
+Mistake("early stopping returning NumPy integers in a list", "early_stopping_answer", (), """
+    losses = np.asarray(val_losses, dtype=float)
+    best_epoch, waited = np.int64(0), 0
+    for epoch in np.arange(len(losses)):
+        if losses[epoch] < losses[best_epoch] or epoch == 0:
+            best_epoch, waited = epoch, 0
+        else:
+            waited += 1
+            if waited == patience:
+                return [best_epoch, epoch]
+    return [best_epoch, np.int64(len(losses) - 1)]
+    """),
 ]

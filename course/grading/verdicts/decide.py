@@ -89,13 +89,22 @@ def _select(value, of: tuple, name: str):
 
 
 def _check(case: Case, check: Check, values: list, calls: list) -> None:
-    call = len(case.calls) - 1 if check.call == -1 else check.call
+    call = len(case.calls) - 1 if check.call in (-1, None) else check.call
     label = case.calls[call].label() if len(case.calls) > 1 and not case.title else case.label()
     if check.kind == "holds" and check.call is None:
         value, name = values, label
     else:
         value, name = _select(values[call], check.of, label)
     name = check.name if check.name and check.kind != "holds" else name
+    via = check.options.get("via")
+    if via is not None:
+        if isinstance(value, observe.Unreadable):
+            raise CheckFailed(f"{name} is {_describe(value)}")
+        try:
+            value = via(value)
+        except Exception as exc:  # noqa: BLE001 -- the student's value is what failed
+            raise CheckFailed(f"{name} cannot be used as the exercise asks: the course's code "
+                              f"fails on it with {type(exc).__name__}: {str(exc)[:200]}") from None
     if check.kind in ("close", "equal"):
         compare(value, check.expected, name, check.kind, check.options)
     elif check.kind == "shape":

@@ -145,15 +145,21 @@ class Case:
         return self
 
     def close(self, expected, *, call: int = -1, of=(), name: str | None = None,
-              rtol: float = 1e-6, atol: float = 1e-12, at=None, hint: str | None = None) -> Case:
+              rtol: float = 1e-6, atol: float = 1e-12, at=None, via=None,
+              hint: str | None = None) -> Case:
         """The value (or part ``of`` it) is ``expected`` to ``rtol``/``atol``; ``expected``
-        may be a number, an array, or a tuple/list/dict of them (compared part by part)."""
-        return self._add("close", call, of, name, hint, expected, rtol=rtol, atol=atol, at=at)
+        may be a number, an array, or a tuple/list/dict of them (compared part by part).
 
-    def equal(self, expected, *, call: int = -1, of=(), name: str | None = None,
+        ``via``: a function of the reference applied to the value first, here, outside the
+        kernel: ``via=lambda cache: utils.lstm_step_backward(dh, dc, cache)`` judges a
+        forward's cache by what the reference backward makes of it."""
+        return self._add("close", call, of, name, hint, expected, rtol=rtol, atol=atol, at=at,
+                         via=via)
+
+    def equal(self, expected, *, call: int = -1, of=(), name: str | None = None, via=None,
               hint: str | None = None) -> Case:
         """Exactly ``expected``: integers, strings, labels (any real number type passes)."""
-        return self._add("equal", call, of, name, hint, expected)
+        return self._add("equal", call, of, name, hint, expected, via=via)
 
     def shape(self, shape: tuple, *, call: int = -1, of=(), name: str | None = None,
               hint: str | None = None) -> Case:
