@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import sys
 from html import unescape
 
 import nbformat
@@ -286,6 +289,29 @@ def graded(request, tmp_path_factory):
     proc = workspace.autograde(course, name)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return name, course, source, workspace.scores(course, name)
+
+
+@pytest.fixture(scope="module")
+def graded_by_course(graded, tmp_path_factory):
+    """The same submissions graded by ``course grade`` (sandbox, parallel workers)."""
+    name, course, _, _ = graded
+    ours = workspace.make_course_dir(tmp_path_factory.mktemp(f"{name}-ours"), [name])
+    workspace.generate(ours, name)
+    shutil.copytree(course / "submitted", ours / "submitted")
+    proc = subprocess.run([sys.executable, "-m", "course", "--root", str(ours), "grade",
+                           "--workers", "2", name], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return workspace.scores(ours, name)
+
+
+def test_course_grade_gives_the_grades_nbgrader_autograde_gives(graded, graded_by_course):
+    """Every submission of the assignment (solved, blank, each mistake, the alternatives, the
+    leaker...): ``course grade`` decides hidden cases in its workers, nbgrader in its own
+    process; the grades are the same."""
+    _, _, _, scores = graded
+    assert graded_by_course.keys() == scores.keys()
+    for student, cells in scores.items():
+        assert graded_by_course[student] == cells, student
 
 
 def test_solved_source_scores_full_marks(graded):
