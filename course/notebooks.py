@@ -18,6 +18,9 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+# What a grading kernel runs instead of a hidden region: the cases' calls and inputs
+# (course/grading/verdicts/). Feedback withholds any output that shows it.
+KERNEL_CASES_CALL = '__import__("utils.observe", fromlist=["run"]).run('
 GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Run All goes on past a cell with this tag when it fails (JupyterLab, nbclient): an unfilled
 # exercise or a failing test must not keep the figures and widgets after it from running.

@@ -27,6 +27,7 @@ from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import (
     BEGIN_HIDDEN,
     END_HIDDEN,
+    KERNEL_CASES_CALL,
     RUN_ON_TAG,
     course_root,
     fill_answers,
@@ -371,7 +372,8 @@ def test_patching_utils_does_not_change_the_grade(graded):
 def test_feedback_hides_hidden_tests(graded):
     """The feedback of a solved notebook, and of one whose hook echoes every executed cell
     (into the tests cells' outputs, and all at once in a cell at the end), holds no line
-    that only the hidden tests contain."""
+    that only the hidden tests contain, nor the call the kernel ran in their place; the
+    kernel itself never saw them."""
     name, course, source, _ = graded
     hidden, visible = set(), set()
     for cell in source.cells:
@@ -387,9 +389,12 @@ def test_feedback_hides_hidden_tests(graded):
         html = unescape(re.sub(r"<[^>]+>", "", page))  # the text a student reads
         assert PASSED_MESSAGE in html and "BEGIN HIDDEN TESTS" not in html
         assert not [line for line in hidden_only if line in html], student
+        assert KERNEL_CASES_CALL not in html, student  # nor the cases' inputs
     executed = read(course / "autograded" / "leaker" / name / f"{name}.ipynb")
     echoed = "".join(o.get("text", "") for o in executed.cells[-1].get("outputs", []))
-    assert any(line in echoed for line in hidden_only), "the leak must be real for this test"
+    # the kernel saw every cell it ran: the calls of the hidden cases, never the hidden tests
+    assert KERNEL_CASES_CALL in echoed, "the echo must be real for this test"
+    assert not [line for line in hidden_only if line in echoed]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

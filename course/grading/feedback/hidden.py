@@ -24,7 +24,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Int
 
-from ...notebooks import BEGIN_HIDDEN, END_HIDDEN, region_lines
+from ...notebooks import BEGIN_HIDDEN, END_HIDDEN, KERNEL_CASES_CALL, region_lines
 
 
 # ------------------------------------------------------------------ hidden tests in text
@@ -44,11 +44,13 @@ _B64_STD = str.maketrans("-_", "+/")
 
 def secret_lines(nb) -> set[str]:
     """The lines of the hidden tests worth looking for in output (12 characters or more),
-    without their whitespace, and the region markers."""
+    without their whitespace, the region markers, and the call a grading kernel runs in
+    their place."""
     lines = {line.strip() for cell in nb.cells if cell.cell_type == "code"
              for _, line in region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN)}
     return {_SPACE.sub("", line) for line in lines if len(line) >= 12} | {
-        _SPACE.sub("", BEGIN_HIDDEN), _SPACE.sub("", END_HIDDEN)}
+        _SPACE.sub("", BEGIN_HIDDEN), _SPACE.sub("", END_HIDDEN),
+        _SPACE.sub("", KERNEL_CASES_CALL)}  # what the kernel ran instead: the cases' inputs
 
 
 def _decoded(blob: bytes) -> list[str]:

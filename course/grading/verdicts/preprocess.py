@@ -25,7 +25,15 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from utils import observe
 
-from ...notebooks import BEGIN_HIDDEN, END_HIDDEN, grade_id, is_tests, marked_regions, read
+from ...notebooks import (
+    BEGIN_HIDDEN,
+    END_HIDDEN,
+    KERNEL_CASES_CALL,
+    grade_id,
+    is_tests,
+    marked_regions,
+    read,
+)
 from .decide import decide
 from .spec import Case, collect, payload
 
@@ -60,8 +68,7 @@ def cell_cases(cell_id: str, source: str) -> CellCases | None:
     region = regions[0]
     lines = source.splitlines()
     cases = collect("\n".join(lines[region.start + 1:region.end]))
-    call = (f'{region.indent}__import__("utils.observe", fromlist=["run"]).run('
-            f"{cell_id!r}, {payload(cases)!r})")
+    call = f"{region.indent}{KERNEL_CASES_CALL}{cell_id!r}, {payload(cases)!r})"
     kernel = "\n".join([*lines[:region.start + 1], call, *lines[region.end:]])
     return CellCases(source, kernel, tuple(cases))
 
