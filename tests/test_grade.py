@@ -437,10 +437,13 @@ def test_feedback_shows_visible_messages_but_no_hidden_expectations(graded):
     assert "expected 0, got 1" not in html  # what the hidden test expected stays hidden
     assert "AND_NOT truth table" not in html
     source = read(notebook_path(ROOT, "source", A))
-    hidden_lines = [line.strip() for c in source.cells
-                    for n, line in enumerate(c.source.splitlines(), 1)
-                    if n in hidden_line_numbers(c.source) and len(line.strip()) > 25]
-    assert hidden_lines and not any(line in html for line in hidden_lines)
+    hidden_lines, visible = set(), set()
+    for c in source.cells:
+        for n, line in enumerate(c.source.splitlines(), 1):
+            inside = n in hidden_line_numbers(c.source)
+            (hidden_lines if inside else visible).add(line.strip())
+    hidden_only = {line for line in hidden_lines - visible if len(line) > 25}
+    assert hidden_only and not [line for line in hidden_only if line in html]
 
 
 def test_rerun_grades_only_new_submissions_unless_forced(graded):
