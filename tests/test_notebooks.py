@@ -119,7 +119,7 @@ ALTERNATIVES = {
         Mistake("translate by padding and slicing", "translate_answer", (), """
             image = np.asarray(image, dtype=float)
             H, W = image.shape
-            pad = max(H, W)
+            pad = max(H, W, abs(dy), abs(dx))  # any shift, even past the image
             padded = np.pad(image, pad)
             return padded[pad - dy:pad - dy + H, pad - dx:pad - dx + W].copy()
             """),

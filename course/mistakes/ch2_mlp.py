@@ -98,6 +98,28 @@ MISTAKES = [
             return A, caches
         """),
     Mistake(
+        'forward pass keeps no caches', 'mlp_forward_answer', fails=('mlp_forward_tests',),
+        code="""
+            A = np.asarray(X, dtype=float)
+            for l in range(1, len(activations) + 1):
+                Z = A @ parameters[f'W{l}'] + parameters[f'b{l}']
+                A = utils.get_activation(activations[l - 1])[0](Z)
+            return A, [None] * len(activations)
+        """),
+    Mistake(
+        "caches hold the layer's output instead of its input", 'mlp_forward_answer',
+        fails=('mlp_forward_tests',),
+        code="""
+            A = np.asarray(X, dtype=float)
+            caches = []
+            for l in range(1, len(activations) + 1):
+                W, b = parameters[f'W{l}'], parameters[f'b{l}']
+                Z = A @ W + b
+                A = utils.get_activation(activations[l - 1])[0](Z)
+                caches.append((A, W, b, Z))
+            return A, caches
+        """),
+    Mistake(
         'Q1 counts only the weights', 'check_yourself_answer', fails=('q1_tests',),
         code='Q1 = 10; Q2 = "b"; Q3 = "b"; Q4 = "b"'),
 ]

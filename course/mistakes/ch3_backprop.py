@@ -100,6 +100,58 @@ MISTAKES = [
         'dZ1 without the sigmoid derivative', 'two_layer_answer',
         fails=('two_layer_backward_tests',), region=1, code=_backward(dZ1="dA1")),
     Mistake(
+        'backward pass by finite differences', 'two_layer_answer',
+        fails=('two_layer_backward_tests',), region=1,
+        code="""
+            grads = {}
+            for key in ('W1', 'b1', 'W2', 'b2'):
+                def loss(value, key=key):
+                    return bce_loss(two_layer_forward(X, {**params, key: value})[0], Y)
+                grads['d' + key] = utils.gradcheck.numerical_gradient(
+                    loss, np.array(params[key], dtype=float))
+            return grads
+        """),
+    Mistake(
+        'backward pass by a fourth-order difference', 'two_layer_answer',
+        fails=('two_layer_backward_tests',), region=1,
+        code="""
+            X = np.asarray(X, dtype=float)
+            grads, h = {}, 3e-3
+            for key in ('W1', 'b1', 'W2', 'b2'):
+                value = np.array(params[key], dtype=float)
+                grad = np.zeros_like(value)
+                for i in np.ndindex(value.shape):
+                    old, J = value[i], []
+                    for step in (2 * h, h, -h, -2 * h):
+                        value[i] = old + step
+                        J.append(bce_loss(two_layer_forward(X, {**params, key: value})[0], Y))
+                    value[i] = old
+                    grad[i] = (-J[0] + 8 * J[1] - 8 * J[2] + J[3]) / (12 * h)
+                grads['d' + key] = grad
+            return grads
+        """),
+    Mistake(
+        'fixed backward by central differences', 'buggy_gradient_answer',
+        fails=('buggy_gradient_tests',),
+        code="""
+            def loss(p):
+                A1 = np.tanh(X @ p["W1"] + p["b1"])
+                A2 = utils.sigmoid(A1 @ p["W2"] + p["b2"])
+                return -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+
+            grads, h = {}, 1e-6
+            for key in ("W1", "b1", "W2", "b2"):
+                grad = np.zeros_like(params[key], dtype=float)
+                for i in np.ndindex(grad.shape):
+                    plus = {**params, key: np.array(params[key], dtype=float)}
+                    minus = {**params, key: np.array(params[key], dtype=float)}
+                    plus[key][i] += h
+                    minus[key][i] -= h
+                    grad[i] = (loss(plus) - loss(minus)) / (2 * h)
+                grads["d" + key] = grad
+            return grads
+        """),
+    Mistake(
         'one-sided difference', 'gradcheck_answer', fails=('numerical_gradient_tests',),
         code="""
             grad = np.zeros_like(x, dtype=float)

@@ -118,6 +118,14 @@ MISTAKES = [
         code=_batchnorm(running_mean="(1 - momentum) * running_mean + momentum * mu",
                         running_var="(1 - momentum) * running_var + momentum * var")),
     Mistake(
+        'batch norm never updates the running variance', 'batchnorm_answer',
+        fails=('batchnorm_forward_tests',), code=_batchnorm(running_var="running_var")),
+    Mistake(
+        'batch norm ignores bn_param["momentum"]', 'batchnorm_answer',
+        fails=('batchnorm_forward_tests',),
+        code=_batchnorm(running_mean="0.9 * running_mean + 0.1 * mu",
+                        running_var="0.9 * running_var + 0.1 * var")),
+    Mistake(
         'batch norm updates the running statistics in test mode too', 'batchnorm_answer',
         fails=('batchnorm_forward_tests',),
         code="""
@@ -203,65 +211,4 @@ MISTAKES = [
     Mistake(
         'Q2 picks batch norm for small batches', 'check_yourself_answer', fails=('q2_tests',),
         code='Q1 = 1024; Q2 = "a"; Q3 = "b"; Q4 = "c"'),
-]
-
-# TEMP-ALTERNATIVES
-MISTAKES += [
-
-        Mistake("early stopping vectorized with running minima", "early_stopping_answer", (), """
-            losses = np.asarray(val_losses, dtype=float)
-            best_so_far = np.minimum.accumulate(losses)
-            improved = np.r_[True, losses[1:] < best_so_far[:-1]]
-            last_improvement = np.maximum.accumulate(np.where(improved, np.arange(len(losses)), 0))
-            waited = np.arange(len(losses)) - last_improvement
-            stops = np.flatnonzero(waited >= patience)
-            stop = int(stops[0]) if stops.size else len(losses) - 1
-            return int(last_improvement[stop]), stop
-            """),
-        Mistake("translate by padding and slicing", "translate_answer", (), """
-            image = np.asarray(image, dtype=float)
-            H, W = image.shape
-            pad = max(H, W)
-            padded = np.pad(image, pad)
-            return padded[pad - dy:pad - dy + H, pad - dx:pad - dx + W].copy()
-            """),
-        Mistake("dropout with np.where and its own helper", "dropout_answer", (), """
-            def keep_mask(shape):
-                return np.random.default_rng(seed).random(shape) >= p
-
-            A = np.asarray(A, dtype=float)
-            mask = keep_mask(A.shape) if training else np.ones(A.shape, dtype=bool)
-            out = np.where(mask, A / (1 - p), 0.0) if training else A
-            return out, {"mask": mask, "p": p, "training": training}
-            """),
-    
-# Correct alternative answers for ch5_regularization (to merge into
-# tests/test_notebooks.py ALTERNATIVES["ch5_regularization"]); each must score full marks.
-Mistake("Q1 as np.int64", "check_yourself_answer", (), """
-    Q1 = np.int64(1024)
-    Q2 = "b"
-    Q3 = "b"
-    Q4 = "c"
-    """),
-Mistake("Q1 as np.float64 from 2 ** 10", "check_yourself_answer", (), """
-    Q1 = np.float64(2) ** 10
-    Q2 = "b"
-    Q3 = "b"
-    Q4 = "c"
-    """),
-Mistake("L2 penalty as a NumPy float", "penalties_answer", (), """
-    return lambd * np.sum([np.sum(np.square(W)) for k, W in parameters.items() if k[0] == "W"])
-    """),
-Mistake("early stopping returning NumPy integers in a list", "early_stopping_answer", (), """
-    losses = np.asarray(val_losses, dtype=float)
-    best_epoch, waited = np.int64(0), 0
-    for epoch in np.arange(len(losses)):
-        if losses[epoch] < losses[best_epoch] or epoch == 0:
-            best_epoch, waited = epoch, 0
-        else:
-            waited += 1
-            if waited == patience:
-                return [best_epoch, epoch]
-    return [best_epoch, np.int64(len(losses) - 1)]
-    """),
 ]

@@ -55,6 +55,28 @@ MISTAKES = [
         'He with n_out in place of n_in', 'init_answer', fails=('he_normal_tests',), region=1,
         code=_normal("np.sqrt(2.0 / n_out)")),
     Mistake(
+        'He normal ignores the seed (an unseeded generator)', 'init_answer',
+        fails=('he_normal_tests',), region=1,
+        code="return np.random.default_rng().normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))"),
+    Mistake(
+        'He normal ignores the seed (a fixed seed)', 'init_answer',
+        fails=('he_normal_tests',), region=1,
+        code="return np.random.default_rng(0).normal(0.0, np.sqrt(2 / n_in), size=(n_in, n_out))"),
+    Mistake(
+        'Xavier uniform ignores the seed (an unseeded generator)', 'init_answer',
+        fails=('xavier_uniform_tests',), region=2,
+        code="""
+            a = np.sqrt(6.0 / (n_in + n_out))
+            return np.random.default_rng().uniform(-a, a, size=(n_in, n_out))
+        """),
+    Mistake(
+        'Xavier uniform ignores the seed (a fixed seed)', 'init_answer',
+        fails=('xavier_uniform_tests',), region=2,
+        code="""
+            a = np.sqrt(6.0 / (n_in + n_out))
+            return np.random.default_rng(42).uniform(-a, a, size=(n_in, n_out))
+        """),
+    Mistake(
         "Xavier uniform with the normal's std as its limit", 'init_answer',
         fails=('xavier_uniform_tests',), region=2,
         code="""
@@ -97,6 +119,18 @@ MISTAKES = [
         for g in grads.values():
             g *= factor
         return grads, norm""")),
+    Mistake(
+        "clipping returns the caller's dict below the threshold", 'clipping_answer',
+        fails=('clip_by_global_norm_tests',),
+        code=_clip(_NORM, "max_norm / norm if norm > max_norm else 1.0", """
+        if factor == 1.0:
+            return grads, norm
+        return {k: g * factor for k, g in grads.items()}, norm""")),
+    Mistake(
+        "clipping returns the caller's arrays below the threshold", 'clipping_answer',
+        fails=('clip_by_global_norm_tests',),
+        code=_clip(_NORM, "max_norm / norm if norm > max_norm else 1.0",
+                   "return {k: g if factor == 1 else g * factor for k, g in grads.items()}, norm")),
     Mistake(
         'clip by value only from above', 'clipping_answer', fails=('clip_by_value_tests',),
         region=1, code="return {k: np.minimum(g, clip_value) for k, g in grads.items()}"),

@@ -93,6 +93,13 @@ def _check(case: Case, check: Check, values: list, calls: list) -> None:
     label = case.calls[call].label() if len(case.calls) > 1 and not case.title else case.label()
     if check.kind == "holds" and check.call is None:
         value, name = values, label
+    elif check.options.get("inputs"):
+        first, *rest = check.of or (0,)
+        where = f"argument {first + 1}" if isinstance(first, int) else f"argument {first}"
+        value, _ = _select(_inputs_after(case.calls[call], calls[call]), tuple(check.of or (0,)),
+                           f"{where} of {label}")
+        path = "".join(f"[{key!r}]" for key in rest)
+        name = f"{where}{path} of {label}, after the call,"
     else:
         value, name = _select(values[call], check.of, label)
     name = check.name if check.name and check.kind != "holds" else name
@@ -131,12 +138,23 @@ def _check(case: Case, check: Check, values: list, calls: list) -> None:
                               "object or shares its memory): return new arrays/dicts")
 
 
-def _unchanged(case: Case, index: int, seen: dict) -> None:
-    spec = case.calls[index]
+def _after(spec, seen: dict) -> dict:
     after = observe.decode(seen.get("after"))
     if not isinstance(after, dict) or not isinstance(after.get("args"), list) or \
             len(after["args"]) != len(spec.args) or not isinstance(after.get("kwargs"), dict):
         raise CheckFailed(f"{spec.label()}: the inputs after the call were not reported")
+    return after
+
+
+def _inputs_after(spec, seen: dict) -> dict:
+    """The call's inputs after it: positional ones by index, keyword ones by name."""
+    after = _after(spec, seen)
+    return {**dict(enumerate(after["args"])), **after["kwargs"]}
+
+
+def _unchanged(case: Case, index: int, seen: dict) -> None:
+    spec = case.calls[index]
+    after = _after(spec, seen)
     before = [(f"argument {i + 1}", a, b) for i, (a, b) in
               enumerate(zip(spec.args, after["args"], strict=True))]
     before += [(f"argument {k}", v, after["kwargs"].get(k)) for k, v in spec.kwargs.items()]

@@ -141,25 +141,31 @@ class Case:
     # -- what is checked
     def _add(self, kind, call, of, name, hint, expected=None, **options) -> Case:
         of = of if isinstance(of, tuple) else (of,)
+        if options.get("inputs"):
+            self.calls[call].after = True
         self.checks.append(Check(kind, call, of, name, expected, options, hint))
         return self
 
     def close(self, expected, *, call: int = -1, of=(), name: str | None = None,
-              rtol: float = 1e-6, atol: float = 1e-12, at=None, via=None,
+              rtol: float = 1e-6, atol: float = 1e-12, at=None, via=None, inputs: bool = False,
               hint: str | None = None) -> Case:
         """The value (or part ``of`` it) is ``expected`` to ``rtol``/``atol``; ``expected``
         may be a number, an array, or a tuple/list/dict of them (compared part by part).
 
         ``via``: a function of the reference applied to the value first, here, outside the
         kernel: ``via=lambda cache: utils.lstm_step_backward(dh, dc, cache)`` judges a
-        forward's cache by what the reference backward makes of it."""
+        forward's cache by what the reference backward makes of it.
+
+        ``inputs=True``: check the call's inputs as they are after it, ``of=(3, "running_mean")``
+        (a positional argument by its index, a keyword argument by its name): what a function
+        is meant to update in place."""
         return self._add("close", call, of, name, hint, expected, rtol=rtol, atol=atol, at=at,
-                         via=via)
+                         via=via, inputs=inputs)
 
     def equal(self, expected, *, call: int = -1, of=(), name: str | None = None, via=None,
-              hint: str | None = None) -> Case:
+              inputs: bool = False, hint: str | None = None) -> Case:
         """Exactly ``expected``: integers, strings, labels (any real number type passes)."""
-        return self._add("equal", call, of, name, hint, expected, via=via)
+        return self._add("equal", call, of, name, hint, expected, via=via, inputs=inputs)
 
     def shape(self, shape: tuple, *, call: int = -1, of=(), name: str | None = None,
               hint: str | None = None) -> Case:
