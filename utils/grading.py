@@ -93,10 +93,11 @@ def assert_close(actual, expected, name: str, *, rtol: float = 1e-6, atol: float
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         got, want = a[idx], e[idx]
-        what = "NaN (an overflow or 0/0 somewhere?)" if np.isnan(got) else f"{got:.10g}"
+        digits = 10 if f"{got:.10g}" != f"{want:.10g}" else 17  # show where they differ
+        what = "NaN (an overflow or 0/0 somewhere?)" if np.isnan(got) else f"{got:.{digits}g}"
         count = f" ({int(bad.sum())} of {bad.size} entries are off)" if bad.size > 1 else ""
         raise CheckFailed(_with_hint(
-            f"{name} is wrong at {_describe_index(idx, at)}: expected {want:.10g}, "
+            f"{name} is wrong at {_describe_index(idx, at)}: expected {want:.{digits}g}, "
             f"got {what}{count}", hint))
 
 
