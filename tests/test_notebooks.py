@@ -55,6 +55,8 @@ utils.activations.sigmoid = sigmoid
 # formulas, their own helper names): each must score full marks.
 ALTERNATIVES = {
     "ch1_perceptron": [
+        Mistake("numbers as NumPy scalars, a letter as np.str_", "check_yourself_answer", (),
+                'Q1, Q2, Q3, Q4 = "b", np.float64(0.25), np.str_("b"), "b"'),
         Mistake("other gate weights, a module-level helper", "gate_params_answer", (), """
             def gate(w1, w2, T):
                 return np.array([w1, w2]), T
@@ -84,6 +86,24 @@ ALTERNATIVES = {
             """),
     ],
     "ch2_mlp": [
+        Mistake("Q1 as np.int64", "check_yourself_answer", (), """
+            Q1 = np.int64(13)
+            Q2 = "b"
+            Q3 = "b"
+            Q4 = "b"
+            """),
+        Mistake("caches as lists, in a list comprehension-free loop with its own helper",
+                "mlp_forward_answer", (), """
+            def layer(A_prev, W, b, name):
+                Z = np.dot(A_prev, W) + b
+                return utils.get_activation(name)[0](Z), [A_prev, W, b, Z]
+
+            A, caches = np.array(X, dtype=float), []
+            for l, name in enumerate(activations, start=1):
+                A, cache = layer(A, parameters["W" + str(l)], parameters["b" + str(l)], name)
+                caches.append(cache)
+            return A, caches
+            """),
         Mistake("the iteration built from the student's own functions", "error_after_update_answer",
                 (), """
             Z1, O_h = dense_layer(x, params["W1"], params["b1"])
@@ -97,6 +117,31 @@ ALTERNATIVES = {
             """),
     ],
     "ch3_backprop": [
+        Mistake("Q1 as np.float64", "check_yourself_answer", (), """
+            Q1 = np.float64(1.0)
+            Q2 = "b"
+            Q3 = "a"
+            """),
+        Mistake("backward pass through the student's bce_grad and sigmoid_backward",
+                "two_layer_answer",
+                (), """
+            dZ2 = sigmoid_backward(bce_grad(cache["A2"], Y), cache["Z2"])
+            dZ1 = sigmoid_backward(dZ2 @ params["W2"].T, cache["Z1"])
+            return {"dW1": np.einsum("mi,mj->ij", X, dZ1), "db1": dZ1.sum(axis=0),
+                    "dW2": np.einsum("mi,mj->ij", cache["A1"], dZ2), "db2": np.sum(dZ2, axis=0)}
+            """, region=1),
+        Mistake("numerical gradient over a flat view of x", "gradcheck_answer", (), """
+            flat, grad = x.reshape(-1), np.empty(x.size)
+            for i in range(x.size):
+                saved = flat[i]
+                flat[i] = saved + h
+                up = f(x)
+                flat[i] = saved - h
+                down = f(x)
+                flat[i] = saved
+                grad[i] = (up - down) / (2 * h)
+            return grad.reshape(x.shape)
+            """),
         Mistake("tanh' written as (1 - A)(1 + A)", "buggy_gradient_answer", (), """
             A1 = np.tanh(X @ params["W1"] + params["b1"])
             A2 = utils.sigmoid(A1 @ params["W2"] + params["b2"])
@@ -106,6 +151,35 @@ ALTERNATIVES = {
             """),
     ],
     "ch5_regularization": [
+        Mistake("Q1 as np.int64", "check_yourself_answer", (), """
+            Q1 = np.int64(1024)
+            Q2 = "b"
+            Q3 = "b"
+            Q4 = "c"
+            """),
+        Mistake("Q1 as np.float64 from 2 ** 10", "check_yourself_answer", (), """
+            Q1 = np.float64(2) ** 10
+            Q2 = "b"
+            Q3 = "b"
+            Q4 = "c"
+            """),
+        Mistake("L2 penalty as a NumPy float", "penalties_answer", (), """
+            squares = [np.sum(np.square(W)) for k, W in parameters.items() if k[0] == "W"]
+            return lambd * np.sum(squares)
+            """),
+        Mistake("early stopping returning NumPy integers in a list", "early_stopping_answer", (),
+                """
+            losses = np.asarray(val_losses, dtype=float)
+            best_epoch, waited = np.int64(0), 0
+            for epoch in np.arange(len(losses)):
+                if losses[epoch] < losses[best_epoch] or epoch == 0:
+                    best_epoch, waited = epoch, 0
+                else:
+                    waited += 1
+                    if waited == patience:
+                        return [best_epoch, epoch]
+            return [best_epoch, np.int64(len(losses) - 1)]
+            """),
         Mistake("early stopping vectorized with running minima", "early_stopping_answer", (), """
             losses = np.asarray(val_losses, dtype=float)
             best_so_far = np.minimum.accumulate(losses)
@@ -134,6 +208,32 @@ ALTERNATIVES = {
             """),
     ],
     "ch6_gradients": [
+        Mistake("Q3 as a NumPy float", "check_yourself_answer", (),
+                'Q1 = "c"\nQ2 = "b"\nQ3 = np.float64(6e-8)\nQ4 = "b"'),
+        Mistake("Q3 straight from np.finfo (a float16)", "check_yourself_answer", (),
+                'Q1 = "c"\nQ2 = "b"\nQ3 = np.finfo(np.float16).smallest_subnormal\nQ4 = "b"'),
+        Mistake("Q3 as a power of two", "check_yourself_answer", (),
+                'Q1 = "c"\nQ2 = "b"\nQ3 = np.float64(2.0) ** -24\nQ4 = "b"'),
+        Mistake("He normal through the legacy seeded global generator", "init_answer", (), region=1,
+                code="""
+                np.random.seed(seed)
+                return np.random.randn(n_in, n_out) * np.sqrt(2.0 / n_in)
+                """),
+        Mistake("Xavier uniform as a scaled standard uniform", "init_answer", (), region=2, code="""
+                a = np.sqrt(6.0 / (n_in + n_out))
+                return a * (2.0 * np.random.default_rng(seed).random((n_in, n_out)) - 1.0)
+                """),
+        Mistake("clipping that copies the arrays below the threshold", "clipping_answer", (), """
+                total = np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values()))
+                if total <= max_norm:
+                    return {k: np.copy(g) for k, g in grads.items()}, total
+                return {k: g * (max_norm / total) for k, g in grads.items()}, total
+                """),
+        Mistake("clip by value with np.minimum and np.maximum", "clipping_answer", (), region=1,
+                code="""
+                return {k: np.minimum(np.maximum(g, -clip_value), clip_value)
+                        for k, g in grads.items()}
+                """),
         Mistake("initialisers through standard_normal and scaling", "init_answer", (), """
             rng = np.random.default_rng(seed)
             return rng.standard_normal((n_in, n_out)) * (2.0 / (n_in + n_out)) ** 0.5
@@ -219,6 +319,41 @@ ALTERNATIVES = {
                 'Q1 = 10 / 7\nQ2 = "b"\nQ3 = 2 * 64'),
     ],
     "ch4_optimizers": [
+        Mistake("numbers as NumPy scalars", "check_yourself_answer", (),
+                'Q1 = np.float64(1.0)\nQ2 = np.int64(16)\nQ3 = "b"\nQ4 = "a"'),
+        Mistake("numbers computed with NumPy", "check_yourself_answer", (),
+                'Q1 = np.float64(2) / 2\nQ2 = np.ceil(1000 / 64)\nQ3 = "b"\nQ4 = "a"'),
+        Mistake("Adagrad and RMSProp in place", "adaptive_answer", (), """
+                for k, p in parameters.items():
+                    g = grads["d" + k]
+                    s["d" + k] += g * g
+                    p -= learning_rate * g / (np.sqrt(s["d" + k]) + epsilon)
+                return parameters, s
+                """),
+        Mistake("RMSProp in place", "adaptive_answer", (), region=1, code="""
+                for k, p in parameters.items():
+                    g = grads["d" + k]
+                    s["d" + k] *= beta
+                    s["d" + k] += (1 - beta) * g * g
+                    p -= learning_rate * g / (np.sqrt(s["d" + k]) + epsilon)
+                return parameters, s
+                """),
+        Mistake("momentum in place", "momentum_answer", (), region=1, code="""
+                for k in parameters:
+                    v["d" + k] = beta * v["d" + k] + (1 - beta) * grads["d" + k]
+                    parameters[k] -= learning_rate * v["d" + k]
+                return parameters, v
+                """),
+        Mistake("mini-batches cut in a while loop, as lists", "mini_batches_answer", (), """
+                perm = np.random.default_rng(seed).permutation(len(X))
+                out = []
+                start = 0
+                while start < len(X):
+                    idx = perm[start:start + mini_batch_size]
+                    out.append([X[idx], Y[idx]])
+                    start += mini_batch_size
+                return out
+                """),
         Mistake("Adam in place, with its own helper named like a test's", "adam_answer", (), """
             def fresh(p):
                 return np.zeros(np.shape(p))
@@ -259,6 +394,18 @@ get_ipython().events.register("post_run_cell", _echo)
 """
 
 
+def alternative_groups(alternatives: list[Mistake]) -> list[list[Mistake]]:
+    """The alternatives in as few submissions as can hold them: one per answer region each."""
+    groups: list[list[Mistake]] = []
+    for alt in alternatives:
+        group = next((g for g in groups if all((m.cell, m.region) != (alt.cell, alt.region)
+                                                for m in g)), None)
+        if group is None:
+            groups.append(group := [])
+        group.append(alt)
+    return groups
+
+
 def _tamper_cell():
     return nbformat.v4.new_code_cell(TAMPER)
 
@@ -275,8 +422,8 @@ def graded(request, tmp_path_factory):
     workspace.submit(course, name, "blank", release)
     for i, mistake in enumerate(mistakes(name)):
         workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
-    workspace.submit(course, name, "alternative",
-                     fill_answers(release, source, ALTERNATIVES.get(name, [])))
+    for i, group in enumerate(alternative_groups(ALTERNATIVES.get(name, []))):
+        workspace.submit(course, name, f"alternative{i}", fill_answers(release, source, group))
     leaker = fill_answers(release, source)
     leaker.cells.insert(2, nbformat.v4.new_code_cell(ECHO_EVERY_CELL))
     leaker.cells.append(nbformat.v4.new_code_cell('print("\\n".join(_seen))'))
@@ -325,7 +472,10 @@ def test_solved_source_scores_full_marks(graded):
 def test_correct_answers_written_differently_score_full_marks(graded):
     name, _, source, scores = graded
     assert ALTERNATIVES.get(name), f"write alternative correct answers for {name}"
-    lost = {g: s for g, s in scores["alternative"].items() if s[0] != s[1]}
+    students = [s for s in scores if s.startswith("alternative")]
+    assert len(students) == len(alternative_groups(ALTERNATIVES[name]))
+    lost = {(student, g): s for student in students
+            for g, s in scores[student].items() if s[0] != s[1]}
     assert not lost, f"{name}: a correct answer written differently loses {lost}"
 
 
