@@ -262,6 +262,37 @@ ALTERNATIVES = {
             """),
     ],
     "ch7_rnn_lstm": [
+        Mistake("Q1 as a NumPy integer", "check_yourself_answer", (),
+                'Q1 = np.int64(4 * (10 * 20 + 20 * 20 + 20))\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"'),
+        Mistake("Q1 as a NumPy float", "check_yourself_answer", (),
+                'Q1 = np.float64(2480)\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"'),
+        Mistake("RNN step with copies in the cache and extra keys", "rnn_step_answer", (), """
+            a = np.dot(x_t, Wx) + np.dot(h_prev, Wh) + b
+            h_next = np.tanh(a)
+            cache = dict(x_t=x_t.copy(), h_prev=h_prev.copy(), Wx=Wx.copy(), Wh=Wh.copy(),
+                         h_next=h_next.copy(), b=b, a=a)
+            return h_next, cache
+            """),
+        Mistake("RNN forward on the student's own step, caches in a tuple", "rnn_answer", (), """
+            states, steps = [h0], []
+            for t in range(X.shape[1]):
+                h, step = rnn_step_forward(X[:, t], states[-1], Wx, Wh, b)
+                states.append(h)
+                steps.append(step)
+            return np.stack(states[1:], axis=1), tuple(steps)
+            """),
+        Mistake("LSTM forward on the student's own step, H_all filled in place",
+                "lstm_forward_answer",
+                (), """
+            m, T, _ = X.shape
+            H_all = np.empty((m, T, h0.shape[1]))
+            h, c, cache = h0, np.zeros(h0.shape), []
+            for t in range(T):
+                h, c, step = lstm_step_forward(X[:, t, :], h, c, Wx, Wh, b)
+                H_all[:, t, :] = h
+                cache += [step]
+            return H_all, cache
+            """),
         Mistake("LSTM step with np.split and a gate helper", "lstm_step_answer", (), """
             def gate(z):
                 return 1.0 / (1.0 + np.exp(-z))
@@ -287,6 +318,29 @@ ALTERNATIVES = {
             """),
     ],
     "case_study_keras": [
+        Mistake("NumPy numbers for Q1 and Q3", "check_yourself_answer", (),
+                'Q1 = np.float64(1) / np.float64(0.7)\nQ2 = "b"\nQ3 = np.int64(2 * 64)'),
+        Mistake("Q3 as a float", "check_yourself_answer", (),
+                'Q1 = 1 / (1 - 0.3)\nQ2 = "b"\nQ3 = 128.0'),
+        Mistake("parameter count as a NumPy integer, vectorized", "parameter_count_answer", (), """
+            dims = np.asarray(layer_dims, dtype=np.int64)
+            return np.sum((dims[:-1] + 1) * dims[1:])
+            """),
+        Mistake("delta-rule learning rate as a NumPy float", "delta_rule_lr_answer", (),
+                "return np.float64(alpha) * np.prod([batch_size, n_outputs]) / 2"),
+        Mistake("momentum learning rate as a NumPy float", "momentum_lr_answer", (),
+                "return np.float64(alpha) * np.subtract(1, beta)"),
+        Mistake("course epsilon with np.power", "course_epsilon_answer", (),
+                "return np.float64(epsilon_hat) * np.power(1.0 - np.power(beta2, t), -0.5)"),
+        Mistake("batch-norm config as NumPy floats, weights unpacked", "batchnorm_to_keras_answer",
+                (), """
+            D = np.shape(gamma)[0]
+            stats = (bn_param.get("running_mean", np.zeros(D)),
+                     bn_param.get("running_var", np.ones(D)))
+            config = {"momentum": np.float64(bn_param.get("momentum", 0.9)),
+                      "epsilon": np.float64(bn_param.get("eps", 1e-5))}
+            return [gamma, beta, *stats], config
+            """),
         Mistake("layer by layer, variables assigned in place", "load_worked_example_answer", (), """
             pairs = [(example.W_hidden, example.b_hidden), (example.W_out, example.b_out)]
             for layer, (kernel, bias) in zip(model.layers, pairs):

@@ -50,6 +50,14 @@ MISTAKES = [
         return sum(a * b for a, b in pairs) + sum(layer_dims)
         """),
     Mistake(
+        "parameter count read from a Keras model built for it", "parameter_count_answer",
+        fails=("parameter_count_tests",),
+        code="""
+        model = keras.Sequential([keras.Input(shape=(layer_dims[0],))]
+                                 + [keras.layers.Dense(n) for n in layer_dims[1:]])
+        return model.count_params()
+        """),
+    Mistake(
         "momentum learning rate divided by 1 - beta", "momentum_lr_answer",
         fails=("momentum_lr_tests",), code="return alpha / (1 - beta)"),
     Mistake(

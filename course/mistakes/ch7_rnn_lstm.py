@@ -109,6 +109,42 @@ MISTAKES = [
             return np.stack(states, axis=1), cache
         """),
     Mistake(
+        'RNN step forward caches h_next where h_prev belongs', 'rnn_step_answer',
+        fails=('rnn_step_forward_tests',),
+        code="""
+            h_next = np.tanh(x_t @ Wx + h_prev @ Wh + b)
+            return h_next, {"x_t": x_t, "h_prev": h_next, "Wx": Wx, "Wh": Wh, "h_next": h_next}
+        """),
+    Mistake(
+        'LSTM step forward caches the input and forget gates swapped', 'lstm_step_answer',
+        fails=('lstm_step_forward_tests',),
+        code=_lstm_step().replace('"i": i, "f": f', '"i": f, "f": i')),
+    Mistake(
+        'LSTM step forward caches c_next as h_next', 'lstm_step_answer',
+        fails=('lstm_step_forward_tests',),
+        code=_lstm_step().replace('"h_next": h_next}', '"h_next": c_next}')),
+    Mistake(
+        'RNN forward lists the step caches newest first', 'rnn_answer',
+        fails=('rnn_forward_tests',),
+        code="""
+            h, cache, states = h0, [], []
+            for t in range(X.shape[1]):
+                h, step = utils.rnn.rnn_step_forward(X[:, t], h, Wx, Wh, b)
+                cache.insert(0, step)
+                states.append(h)
+            return np.stack(states, axis=1), cache
+        """),
+    Mistake(
+        'LSTM forward caches the last step for every step', 'lstm_forward_answer',
+        fails=('lstm_forward_tests',),
+        code="""
+            h, c, states = h0, np.zeros_like(h0), []
+            for t in range(X.shape[1]):
+                h, c, step = utils.rnn.lstm_step_forward(X[:, t], h, c, Wx, Wh, b)
+                states.append(h)
+            return np.stack(states, axis=1), [step] * X.shape[1]
+        """),
+    Mistake(
         'Q1 counts the parameters of one block', 'check_yourself_answer', fails=('q1_tests',),
         code='Q1 = 620; Q2 = "b"; Q3 = "b"; Q4 = "b"'),
 ]

@@ -176,15 +176,16 @@ def decide(case: Case, report) -> str | None:
         if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
             raise TypeError
         for k, spec in enumerate(case.calls):
+            said = f"{case.title} ({spec.label()})" if case.title else spec.label()
             if k >= len(calls):
-                return _with_hint(f"{spec.label()} was not called: the call before it failed "
+                return _with_hint(f"{said} was not called: the call before it failed "
                                   "or the kernel stopped", case.general_hint)
             seen = calls[k]
             if "raised" in seen:
-                return _with_hint(f"{spec.label()} raised {str(seen['raised'])[:600]}",
+                return _with_hint(f"{said} raised {str(seen['raised'])[:600]}",
                                   case.general_hint)
             if seen.get("warnings") and not case.warnings_ok:
-                return _with_hint(f"{spec.label()} triggers a floating-point problem: "
+                return _with_hint(f"{said} triggers a floating-point problem: "
                                   f"{str(seen['warnings'][0])[:200]}", case.general_hint)
         values = [observe.decode(seen.get("value")) for seen in calls]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
