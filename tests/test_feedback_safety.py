@@ -268,12 +268,17 @@ def test_sanitize_outputs_leaves_no_active_content_but_keeps_plots_and_tables():
 
 def test_autograde_sanitizes_before_grades_are_saved_in_every_pipeline():
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
+    from nbgrader.preprocessors import Execute, LimitOutput, SaveAutoGrades
+
+    from course.grading.verdicts import DecideCases, ServeCases
 
     nbgraders = Autograde.class_traits()["autograde_preprocessors"].default()
     ours = passes.config(Course(ROOT)).Autograde.autograde_preprocessors  # plain nbgrader autograde
-    at = nbgraders.index(LimitOutput) + 1
-    assert ours == [*nbgraders[:at], SanitizeOutputs, *nbgraders[at:]]
+    # nbgrader's own pipeline, with the hidden cases served and decided around Execute and
+    # the outputs sanitized after LimitOutput
+    run, at = nbgraders.index(Execute), nbgraders.index(LimitOutput) + 1
+    assert ours == [*nbgraders[:run], ServeCases, Execute, DecideCases, *nbgraders[run + 1:at],
+                    SanitizeOutputs, *nbgraders[at:]]
     # course grade: its single writer saves every autograded notebook, wherever executed
     score = passes.config(Course(ROOT), "score").Autograde.autograde_preprocessors
     assert score.index(SanitizeOutputs) == score.index(SaveAutoGrades) - 1

@@ -214,11 +214,13 @@ def test_grading_kernels_are_ready_at_their_first_idle_status(tmp_path):
     from course.coursedir import Course
     from course.grading import passes
     from course.grading.execute.readyclient import ReadyClient, ReadyExecute
+    from course.grading.verdicts import DecideCases, ServeCases
     from course.notebooks import course_root
 
     shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     cfg = passes.config(Course(tmp_path), "execute")
-    assert cfg.Autograde.autograde_preprocessors[0] is ReadyExecute
+    # hidden cases served before the kernel runs and decided after it, in the worker
+    assert cfg.Autograde.autograde_preprocessors[:3] == [ServeCases, ReadyExecute, DecideCases]
     execute = ReadyExecute(config=cfg)
     assert isinstance(execute, Execute) and execute.kernel_manager_class is ReadyKernelManager
     assert execute.timeout == Execute(config=cfg).timeout  # Execute's settings still apply

@@ -19,7 +19,7 @@ result: a forward's cache handed to a backward), and checks: ``close``, ``equal`
 inputs), ``fresh`` (nothing of the caller's returned). ``Case.var(name)`` reads a variable
 instead of calling a function (check-yourself answers).
 
-Where the region runs decides what ``hidden`` does:
+Where the region runs decides what ``hidden`` (``verdicts.hidden``) does:
 
 * while grading, the region never runs in the student's kernel: ``collect`` executes it in
   the trusted grading process, and the kernel only gets ``payload``'s calls and inputs;
@@ -195,19 +195,12 @@ class Case:
         return {"id": number, "calls": [c.wire() for c in self.calls]}
 
 
-def hidden(*cases: Case) -> None:
-    """The hidden cases of a tests cell: collected while grading (``collect``), run and
-    decided at once in an instructor's kernel."""
-    for case in cases:
-        if not isinstance(case, Case):
-            raise TypeError(f"hidden() takes Case objects, got {type(case).__name__}")
-    if _collecting is not None:
-        _collecting.extend(cases)
-        return
-    import sys
-
-    from .decide import decide_here
-    decide_here(list(cases), sys._getframe(1).f_globals)
+def collecting(cases: list[Case]) -> bool:
+    """Whether a hidden region is being collected (``collect``); if so, ``cases`` are kept."""
+    if _collecting is None:
+        return False
+    _collecting.extend(cases)
+    return True
 
 
 def collect(region: str) -> list[Case]:
