@@ -12,13 +12,13 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 
+from course.grading.edition_execute import EditionExecute
 from course.grading.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
 from course.grading.verdicts import DecideCases, ServeCases
 
@@ -48,9 +48,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # plain data the kernel handed out (DecideCases; course/grading/verdicts/). The executed
 # notebook's outputs are stripped of active content (script in HTML, JavaScript, widget
 # views...) before it is saved: formgrader shows it to the instructor (SanitizeOutputs).
+# The kernel imports the student edition of utils for its assignment (EditionExecute;
+# course/editions.py): the references of that assignment and of later ones are not in it.
 # ``course grade`` runs the same steps split between its workers and its single writer
 # (course/grading/passes.py).
-c.Autograde.autograde_preprocessors = [ServeCases, Execute, DecideCases, IgnorePattern,
+c.Autograde.autograde_preprocessors = [ServeCases, EditionExecute, DecideCases, IgnorePattern,
                                        ClearMetadataPreprocessor, LimitOutput, SanitizeOutputs,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 

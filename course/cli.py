@@ -1,6 +1,7 @@
 """``python -m course``: instructor commands for the Deep Learning Fundamentals course.
 Imports ``course.build``, ``course.check``, ``course.coursedir``, ``course.demo``,
-``course.grading.run``, ``course.lab``, ``course.notebooks``, ``course.report``.
+``course.editions``, ``course.grading.run``, ``course.lab``, ``course.notebooks``,
+``course.report``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ commands:
   report  grade distribution, per-exercise pass rates, failures and flags under reports/
   lab     JupyterLab for a student (Validate, no grader tools) or, with --instructor, everything
   demo    grade a simulated class (correct, partly wrong, blank, broken, corrupt) end to end
+  edition build the student edition of utils for a course in progress (a wheel to install)
 """
 
 
@@ -80,7 +82,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p.add_argument("--dir", type=Path, default=None,
                    help="scratch course directory (default: demo_course/ in the repository)")
+    p = command("edition", "build the student edition of utils (a wheel)")
+    p.add_argument("--released", nargs="*", default=[], metavar="ASSIGNMENT",
+                   help="assignments whose references students may see (ch1 is short for "
+                        "ch1_perceptron; none: every answer withheld)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the wheel (default: dist/ in the course directory)")
+    p.add_argument("--folder", action="store_true",
+                   help="write the package folder (OUT/utils) instead of a wheel")
     return parser
+
+
+def _edition(course: Course, args) -> int:
+    from . import editions
+
+    full = {a.split("_")[0]: a for a in editions.ORDER} | {"case_study": "case_study_keras"}
+    try:
+        released = editions.check_assignments([full.get(a, a) for a in args.released])
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+    out = (args.out or course.root / "dist").resolve()
+    plan = editions.withheld(released)
+    print(f"released: {', '.join(released) or 'none'}")
+    for assignment in editions.ORDER:
+        names = sorted(f"{m}.{n}" for m, found in plan.items() for n, a in found.items()
+                       if a == assignment)
+        if names:
+            print(f"withheld for {assignment}: {', '.join(names)}")
+    if args.folder:
+        print(f"wrote {editions.build(released, out)}")
+    else:
+        print(f"wrote {editions.wheel(released, out)}  (pip install it into the students' "
+              "image: docs/deployment.md)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (course.root / "nbgrader_config.py").exists():
             raise CourseError(f"{course.root} is not a course directory (no nbgrader_config.py)")
+        if args.command == "edition":
+            return _edition(course, args)
         names = resolve(args.assignments, course.root)
         if args.command == "build":
             from .build import build

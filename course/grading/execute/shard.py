@@ -5,7 +5,7 @@ A shard holds the course's config, the sources, a copy of the gradebook, a priva
 the worker, and a kernel spec whose kernels are forked by the shard's fork server
 (``sandbox/forkserver.py``), in the sandbox, each in control groups of its own
 (``sandbox/cgroups.py``). Used by both executors (``local``, ``dask``) and the worker.
-Imports ``course.coursedir``, ``course.grading.execute.sandbox``,
+Imports ``course.editions``, ``course.coursedir``, ``course.grading.execute.sandbox``,
 ``course.grading.execute.sandbox.bwrap``, ``course.grading.execute.sandbox.cgroups``,
 ``course.grading.submission``.
 """
@@ -13,7 +13,6 @@ Imports ``course.coursedir``, ``course.grading.execute.sandbox``,
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ... import editions
 from ...coursedir import Course
 from ..submission import Options, Submission
 from .sandbox import bwrap, cgroups
@@ -135,7 +135,9 @@ def prepare_kernel(shard: Path) -> None:
 
 def course_files(course: Course, names: list[str]) -> dict[str, bytes]:
     """What a shard grades with, as {relative path: contents}: the nbgrader config, the
-    assignments' source folders and the course's ``utils`` (for ``lib/utils``), and a copy
+    assignments' source folders, the course's full ``utils`` (``trusted/utils``: the
+    worker's, for the verdicts), each assignment's student edition of it
+    (``lib/editions/<assignment>/utils``: its kernels', ``course.editions``), and a copy
     of the gradebook when it is a SQLite file, so that workers need not generate the
     assignments again. A Dask task carries this instead of a path on a shared disk."""
     skip = {".ipynb_checkpoints", "__pycache__"}
@@ -144,7 +146,10 @@ def course_files(course: Course, names: list[str]) -> dict[str, bytes]:
     if url.startswith("sqlite:///") and Path(url[len("sqlite:///"):]).is_file():
         files["gradebook.db"] = Path(url[len("sqlite:///"):]).read_bytes()
     trees = [(course.source / name, f"source/{name}") for name in names]
-    trees.append((Path(importlib.util.find_spec("utils").origin).parent, "lib/utils"))
+    full = editions.utils_root()
+    trees.append((full, "trusted/utils"))  # the verdict step's, never shown to a kernel
+    for name in names:  # what each assignment's kernels import (grading_kernel.edition)
+        trees.append((editions.edition_for(name, full) / "utils", f"lib/editions/{name}/utils"))
     for top, prefix in trees:
         for path in sorted(top.rglob("*")):
             if path.is_file() and not skip & set(path.relative_to(top).parts):
@@ -156,9 +161,10 @@ def make_shard(shard: Path, files: dict[str, bytes], opts: Options,
                env: dict | None = None) -> dict:
     """Lay out a scratch course for one worker and return the worker's environment.
 
-    ``files`` (``course_files``) gives the config, the sources and a private copy of
-    utils in ``lib/`` (found first: PYTHONPATH); the kernel's own modules go next to it:
-    the sandbox shows that folder, not the course package.
+    ``files`` (``course_files``) gives the config, the sources, a private copy of the full
+    utils in ``trusted/`` (found first by the worker: PYTHONPATH) and the kernels' editions
+    in ``lib/editions/``; the kernel's own modules go in ``lib/`` too: the sandbox shows that
+    folder, not ``trusted/`` nor the course package.
     """
     for rel, data in files.items():
         path = shard / rel
@@ -169,7 +175,7 @@ def make_shard(shard: Path, files: dict[str, bytes], opts: Options,
     env = dict(os.environ if env is None else env)
     # jupyter_client finds the kernel spec and writes connection files where these say
     return dict(env, PYTHONPATH=os.pathsep.join(
-        [str(shard / "lib"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        [str(shard / "trusted"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         JUPYTER_PATH=str(_kernel_dir(shard)), JUPYTER_RUNTIME_DIR=str(runtime_dir(shard)))
 
 

@@ -37,7 +37,7 @@ from .shard import end_fork_server, kernel_ipc, report_path, runtime_dir, start_
 def _snapshot(shard: str) -> Snapshot:
     """What every submission in this shard is graded with: config, sources, utils, db."""
     root = Path(shard)
-    files = files_under(root, ["nbgrader_config.py", "gradebook.db", "source", "lib"])
+    files = files_under(root, ["nbgrader_config.py", "gradebook.db", "source", "lib", "trusted"])
     return Snapshot(root, files)  # kept in memory: a submission cannot reach the copy
 
 

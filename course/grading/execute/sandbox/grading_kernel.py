@@ -33,12 +33,12 @@ def preload() -> None:
     import matplotlib_inline.backend_inline  # noqa: F401
 
     matplotlib.use("Agg")
+    import ipywidgets  # noqa: F401 -- every notebook's setup cell imports utils.widgets
     import matplotlib.pyplot  # noqa: F401
+    import mpl_toolkits.mplot3d  # noqa: F401 -- and utils.plots
     import numpy  # noqa: F401
     from kernel_guard import GradingKernel  # noqa: F401
-
-    import utils  # noqa: F401 -- the shard's read-only copy
-    import utils.widgets  # noqa: F401 -- every notebook's setup cell uses it (and ipywidgets)
+    # utils itself (40 ms) is imported by each kernel: its assignment's edition (``edition``)
 
 
 # where the sandbox shows the worker's autograded/ and runtime folders (bwrap.py)
@@ -62,6 +62,16 @@ def map_paths(request: dict, opts) -> None:
         request["log"] = _inside(request["log"], runtime, INSIDE_RUNTIME)
 
 
+def edition(cwd: str) -> str | None:
+    """The folder of the ``utils`` edition a kernel running in ``cwd`` (a submission's folder,
+    named after its assignment) imports: ``editions/<assignment>`` next to this file, which
+    holds the references of the assignments released before it and none of its own
+    (``course.editions``). None when the shard has none for it."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "editions",
+                          os.path.basename(os.path.normpath(cwd)))
+    return folder if os.path.isdir(os.path.join(folder, "utils")) else None
+
+
 def start_kernel(request: dict, opts) -> None:
     """Run one submission's kernel in this process (never returns)."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -73,6 +83,11 @@ def start_kernel(request: dict, opts) -> None:
         with open(connection, "w") as f:
             f.write(request["connection"])
     os.chdir(request["cwd"])
+    found = edition(request["cwd"])
+    if found:  # first on the path: the only utils this kernel can import
+        sys.path.insert(0, found)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [found] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     os.environ.update({"HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib"})
     os.environ.pop("COURSE_KERNEL_LOG", None)  # the guard reports to the server's pipe
     os.environ["COURSE_GUARD_FD"] = str(request["guard_fd"])

@@ -1,0 +1,297 @@
+"""Student editions of utils (course/editions.py): built, installed, and holding no answer.
+
+A student edition for "ch1-ch3 released" is built as a wheel, installed into a fresh virtual
+environment, and inspected there: the code of every graded function of ch4-ch7 and of the
+case study is absent from the installed files and from what ``inspect`` and ``dis`` show,
+while ch1-ch3's references are there, unchanged. The delegation routes reviewers found (a
+registry, a dict entry, the training loop's layer code, composing other withheld functions,
+a default argument) all end at a stub in the edition a grading kernel of that assignment
+imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+
+from course import editions
+
+ROOT = Path(__file__).resolve().parents[1]
+EARLY = ["ch1_perceptron", "ch2_mlp", "ch3_backprop"]
+
+
+def _withheld_bodies(released) -> dict[str, list[str]]:
+    """{utils.module.name: the telling lines of its code in the full edition} for what an
+    edition with ``released`` withholds: the lines of its body (docstring aside) that occur
+    nowhere else in the full edition (a shape check every function makes tells nothing)."""
+    plan = editions.withheld(released)
+    elsewhere, bodies = set(), {}
+    for path in sorted((ROOT / "utils").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT / "utils").with_suffix("").parts)
+        lines = path.read_text().splitlines()
+        spans = []
+        for node in ast.parse(path.read_text()).body:
+            if getattr(node, "name", None) in plan.get(module, {}):
+                spans.append((node.lineno, node.end_lineno))
+                body = node.body[1:] if ast.get_docstring(node) else node.body
+                bodies[f"utils.{module}.{node.name}"] = [
+                    line.strip() for line in lines[body[0].lineno - 1:node.end_lineno]
+                    if len(line.strip()) >= 12 and not line.strip().startswith("#")]
+        elsewhere |= {line.strip() for k, line in enumerate(lines, 1)
+                      if not any(a <= k <= b for a, b in spans)}
+    return {name: [ln for ln in found if ln not in elsewhere] for name, found in bodies.items()}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh virtual environment with the ch1-ch3 edition's wheel installed (the course's
+    other dependencies come from the machine's site-packages), and its python."""
+    tmp = tmp_path_factory.mktemp("edition")
+    done = subprocess.run([sys.executable, "-m", "course", "edition", "--released", "ch1", "ch2",
+                           "ch3", "--out", str(tmp / "dist")], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    wheels = list((tmp / "dist").glob("*.whl"))
+    assert [w.name for w in wheels] == \
+        ["dl_fundamentals_utils-1.0+released.ch1.ch2.ch3-py3-none-any.whl"], done.stdout
+    venv.create(tmp / "venv", system_site_packages=True, with_pip=True)
+    python = tmp / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    str(wheels[0])], check=True, capture_output=True)
+    return python
+
+
+def _run(python, code: str) -> dict:
+    done = subprocess.run([str(python), "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, cwd="/")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_installed_edition_holds_no_code_of_an_unreleased_chapter(installed):
+    found = _run(installed, """
+        import dis, inspect, io, json, pathlib, importlib
+        import utils
+        folder = pathlib.Path(utils.__file__).parent
+        text = "\\n".join(p.read_text() for p in folder.rglob("*.py"))
+        out = {"file": utils.__file__, "released": utils._edition.RELEASED, "text": text,
+               "sources": {}, "dis": {}}
+        for qualname in utils._edition.WITHHELD:
+            module, name = qualname.rsplit(".", 1)
+            obj = getattr(importlib.import_module(module), name)
+            out["sources"][qualname] = inspect.getsource(obj)
+            code = obj.__init__ if isinstance(obj, type) else obj
+            buf = io.StringIO(); dis.dis(code, file=buf); out["dis"][qualname] = buf.getvalue()
+        print(json.dumps(out))
+    """)
+    assert "/venv/" in found["file"], found["file"]  # the wheel's copy, not the repository's
+    assert found["released"] == EARLY
+    bodies = _withheld_bodies(EARLY)
+    owner = {f"utils.{m}.{n}": a for m, names in editions.withheld(EARLY).items()
+             for n, a in names.items()}
+    assert set(found["sources"]) == set(bodies)
+    assert "utils.optim.update_parameters_with_adam" in bodies  # ch4 ...
+    assert "utils.rnn_cells.rnn_step_forward" in bodies  # ... to ch7
+    assert "utils.frameworks.dense_model" in bodies  # and the case study
+    assert sum(map(len, bodies.values())) > 200  # lines to look for: most of the answers
+    assert not any(name.startswith(("utils.activations.", "utils.mlp.", "utils.losses."))
+                   for name in bodies)  # ch1-ch3's references stay
+    installed_lines = {line.strip() for line in found["text"].splitlines()}
+    for qualname, lines in bodies.items():
+        leaked = [line for line in lines if line in installed_lines]
+        assert not leaked, f"{qualname}: the installed files show {leaked}"
+        tree = ast.parse(textwrap.dedent(found["sources"][qualname])).body[0]
+        if isinstance(tree, ast.ClassDef):
+            tree = tree.body[-1]
+        body = tree.body[1:]  # after the docstring: one call of _not_released, nothing else
+        assert [ast.unparse(stmt) for stmt in body] == \
+            [f"_not_released({qualname!r}, {owner[qualname]!r})"]
+        assert "LOAD_GLOBAL" in found["dis"][qualname]
+        assert "BINARY_OP" not in found["dis"][qualname]  # no arithmetic at all
+
+
+def test_released_references_are_in_the_edition_unchanged(installed):
+    found = _run(installed, """
+        import inspect, json, utils
+        print(json.dumps({n: inspect.getsource(getattr(utils.mlp, n))
+                          for n in ("dense_forward", "backward", "init_parameters")}))
+    """)
+    import utils
+
+    for name, text in found.items():
+        if name == "init_parameters":
+            continue  # released, but it draws with ch6's initialisers (which are stubs)
+        assert text == __import__("inspect").getsource(getattr(utils.mlp, name))
+
+
+# a route reviewers found to hand an exercise to utils, per assignment whose grading kernel
+# imports the edition without its references: each must end at a stub
+ROUTES = {
+    "ch2_mlp": """
+        X = np.ones((2, 3)); p = {"W1": np.ones((3, 2)), "b1": np.zeros(2)}
+        attempt("training.forward", lambda: utils.training.forward(X, p, ["sigmoid"]))
+        attempt("mlp.forward", lambda: utils.mlp.forward(X, p, ["sigmoid"]))
+        attempt("worked example", lambda: utils.worked_example.worked_example_iterations(1))
+    """,
+    "ch3_backprop": """
+        from utils.mlp import forward
+        X, Y = np.ones((2, 3)), np.ones((2, 1))
+        p = {"W1": np.ones((3, 1)), "b1": np.zeros(1)}
+        A, caches = forward(X, p, ["sigmoid"])
+        attempt("training.backward", lambda: utils.training.backward(A, Y, caches, "bce"))
+        attempt("train", lambda: utils.training.train(X, Y, [3, 1], ["sigmoid"], "bce",
+                                                      epochs=1))
+        attempt("Value", lambda: utils.graph.Value(2.0) * 3)
+    """,
+    "ch4_optimizers": """
+        p, g = {"W1": np.ones((2, 2))}, {"dW1": np.ones((2, 2))}
+        adam = utils.optim.get_optimizer("adam")
+        attempt("get_optimizer('adam').step", lambda: adam.step(p, g, adam.init(p), 1, 0.1, {}))
+        reg = utils.optim.OPTIMIZERS["momentum"]
+        attempt("OPTIMIZERS['momentum']", lambda: reg.step(p, g, reg.init(p), 1, 0.1, {}))
+        attempt("optimize_2d", lambda: utils.optim.optimize_2d("ravine", "gd", 0.1, 3))
+    """,
+    "ch5_regularization": """
+        R, N = utils.regularization, utils.normalization
+        p = {"W1": np.ones((2, 2)), "b1": np.zeros(2)}
+        attempt("elastic net from l1 and l2",
+                lambda: 0.5 * R.l1_penalty(p, 0.1) + 0.5 * R.l2_penalty(p, 0.1))
+        x = np.arange(6.0).reshape(2, 3)
+        attempt("layer norm as batch norm of x.T",
+                lambda: N.batchnorm_forward(x.T, np.ones(2), np.zeros(2), {"mode": "train"}))
+        attempt("group norm with one group",
+                lambda: N.groupnorm_forward(x.reshape(2, 3, 1, 1), np.ones(3), np.zeros(3), 1))
+        attempt("dropout", lambda: R.dropout_forward(x, 0.5, 0))
+        attempt("translate", lambda: utils.augmentation.translate(np.eye(3), 1, 0))
+    """,
+    "ch6_gradients": """
+        attempt("INITS['he']", lambda: utils.gradients.INITS["he"](3, 4, 0))
+        attempt("init_parameters he", lambda: utils.mlp.init_parameters([3, 4], "he", 0))
+        attempt("clip", lambda: utils.gradients.clip_by_value({"a": np.ones(2)}, 0.5))
+    """,
+    "ch7_rnn_lstm": """
+        def rnn_forward(X, h0, Wx, Wh, b, _ref=utils.rnn_cells.rnn_forward):
+            return _ref(X, h0, Wx, Wh, b)
+        args = (np.ones((1, 2, 1)), np.zeros((1, 1)), np.ones((1, 1)), np.ones((1, 1)),
+                np.zeros(1))
+        attempt("default argument", lambda: rnn_forward(*args))
+        attempt("sequence_forward", lambda: utils.rnn.sequence_forward(
+            args[0], utils.rnn.init_rnn(1, 1, 1, seed=0), "rnn"))
+    """,
+    "case_study_keras": """
+        attempt("dense_model", lambda: utils.frameworks.dense_model([4, 2, 1],
+                                                                    ["sigmoid", "sigmoid"]))
+    """,
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(ROUTES))
+def test_every_route_to_an_exercise_ends_at_a_stub_in_its_grading_edition(assignment):
+    folder = editions.cached(editions.released_before(assignment))
+    script = textwrap.dedent("""
+        import json, numpy as np, utils
+        from utils._edition import NotReleasedError
+        results = {}
+        def attempt(label, call):
+            try:
+                call()
+                results[label] = "answered"
+            except NotReleasedError as exc:
+                results[label] = "withheld: " + str(exc).split(" is not in")[0]
+            except Exception as exc:
+                results[label] = f"other error: {type(exc).__name__}: {exc}"
+    """) + textwrap.dedent(ROUTES[assignment]) + "\nprint(json.dumps(results))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd="/", env={"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin",
+                                        "MPLBACKEND": "Agg", "HOME": "/tmp"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results and all(r.startswith("withheld: utils.") for r in results.values()), results
+
+
+def test_a_grading_edition_holds_the_earlier_chapters_references():
+    folder = editions.cached(editions.released_before("ch5_regularization"))
+    done = subprocess.run([sys.executable, "-c", (
+        "import utils, numpy as np; p = {'W1': np.ones((2, 2))}; g = {'dW1': np.ones((2, 2))};"
+        "print(utils._edition.RELEASED, utils.optim.update_parameters_with_gd(p, g, 0.5)['W1'],"
+        " utils.sigmoid(0.0))")], capture_output=True, text=True, cwd="/",
+        env={"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("]")[0] + "]" == str(list(editions.ORDER[:4]))
+    assert "[[0.5 0.5]\n [0.5 0.5]] 0.5" in done.stdout
+
+
+def test_the_edition_command_says_what_is_wrong():
+    done = subprocess.run([sys.executable, "-m", "course", "edition", "--released", "ch9"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert "not an assignment: ch9" in done.stderr
+    with pytest.raises(ValueError, match="defines no nothing_here"):
+        editions.strip_module("def f():\n    return 1\n", {"nothing_here": "ch1_perceptron"},
+                              "activations")
+
+
+# ------------------------------------------- a grading kernel on the edition, for real
+A = "ch1_perceptron"
+# sigmoid handed to the reference's own code in a new function object: no tripwire of
+# check_not_delegated sees a call of utils.sigmoid (a route a list of references misses)
+COPIED_CODE = ("import types\n\n"
+               "return types.FunctionType(utils.activations.sigmoid.__code__, "
+               "vars(utils.activations))(z)")
+
+
+def _grade_class(dest: Path, gated: bool) -> dict:
+    from course import workspace
+    from course.mistakes import Mistake
+    from course.notebooks import fill_answers, notebook_path, read
+
+    env = dict(__import__("os").environ)
+    env.pop("COURSE_GRADE_ON_EDITION", None)
+    if gated:
+        env["COURSE_GRADE_ON_EDITION"] = A
+    out = {}
+    for grader in ("course grade", "nbgrader autograde"):
+        course = dest / grader.split()[0]
+        workspace.make_course_dir(course, [A])
+        release = read(workspace.generate(course, A))
+        source = read(notebook_path(ROOT, "source", A))
+        workspace.submit(course, A, "solved", fill_answers(release, source))
+        workspace.submit(course, A, "copied_code", fill_answers(release, source, [
+            Mistake("copied code", "sigmoid_answer", (), COPIED_CODE, 0)]))
+        if grader == "course grade":
+            command = [sys.executable, "-m", "course", "--root", str(course), "grade",
+                       "--workers", "2"]
+        else:
+            command = ["nbgrader", "autograde", A, "--force"]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=course, env=env,
+                              timeout=900)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        out[grader] = workspace.scores(course, A)
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return {gated: _grade_class(tmp_path_factory.mktemp(f"gated{gated}"), gated)
+            for gated in (False, True)}
+
+
+@pytest.mark.parametrize("grader", ["course grade", "nbgrader autograde"])
+def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded, grader):
+    full, gated = graded[False][grader], graded[True][grader]
+    # on the full edition the captured reference answers the exercise: full marks, the hole
+    assert full["copied_code"]["sigmoid_tests"] == full["solved"]["sigmoid_tests"]
+    assert full["solved"]["sigmoid_tests"][0] > 0
+    # on the edition it is a stub: the exercise scores zero, every other cell as the solved
+    # notebook's there
+    assert gated["copied_code"]["sigmoid_tests"][0] == 0.0
+    assert gated["solved"]["sigmoid_tests"] == full["solved"]["sigmoid_tests"]
+    others = {k: v for k, v in gated["copied_code"].items() if k != "sigmoid_tests"}
+    assert others == {k: v for k, v in gated["solved"].items() if k != "sigmoid_tests"}
