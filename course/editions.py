@@ -17,6 +17,8 @@ simple: there is no list of forbidden routes, only code that is not there.
 The grading kernel of assignment A imports ``edition_for(A)``: the assignments released before A
 in course order, so handing an exercise of A to ``utils`` fails because its answer is absent
 (for the assignments in ``GRADED_ON_EDITION``: those whose notebook runs on that edition).
+
+Standard library only; it imports nothing of the course (``shard`` and the command line use it).
 """
 
 from __future__ import annotations

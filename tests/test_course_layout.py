@@ -14,7 +14,8 @@ COURSE = Path(__file__).resolve().parent.parent / "course"
 SANDBOX = COURSE / "grading" / "execute" / "sandbox"
 SIBLINGS = {p.stem for p in SANDBOX.glob("*.py")} - {"__init__"}
 # what a grading kernel is made of, imported by the modules that start or are the kernel
-KERNEL = {"ipykernel", "IPython", "matplotlib", "matplotlib_inline", "numpy", "utils"}
+KERNEL = {"ipykernel", "IPython", "ipywidgets", "matplotlib", "matplotlib_inline", "mpl_toolkits",
+          "numpy", "utils"}
 KERNEL_SIDE = {"grading_kernel", "kernel_guard", "limited_kernel"}
 
 

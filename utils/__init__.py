@@ -24,6 +24,9 @@ One module per concept, in chapter order:
     widgets      the interactive widgets, one module per topic (``utils.widgets.*``)
     grading      helpers for the notebooks' test cells
 
+A student edition of this package (``python -m course edition``) holds the answers of the
+released chapters only: the others raise ``NotReleasedError`` (``_edition`` says which).
+
 The most used names are re-exported here, so ``utils.sigmoid`` and
 ``utils.activations.sigmoid`` are the same function.
 """
@@ -51,6 +54,7 @@ from . import (
     widgets,
     worked_example,
 )
+from ._edition import NotReleasedError
 from .activations import (
     ACTIVATIONS,
     bipolar_step,
@@ -80,4 +84,5 @@ __all__ = [
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",
+    "NotReleasedError",
 ]

@@ -4,7 +4,7 @@
 edition; this preprocessor does the same for nbgrader's own ``nbgrader autograde`` (the
 pipeline in ``nbgrader_config.py``): the kernel of assignment A finds
 ``course.editions.edition_for(A)`` first on its path, so the references of A (and of every
-later assignment) are not there to hand an exercise to.
+later assignment) are not there to hand an exercise to. Imports ``course.editions``.
 """
 
 from __future__ import annotations
