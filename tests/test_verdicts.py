@@ -132,6 +132,60 @@ def test_a_wrong_answer_fails_with_a_message_that_says_why(case, namespace, says
     assert says in _fails(case, namespace)
 
 
+class _Cells:
+    """A reference module: ``run`` builds on ``step`` (looked up when called)."""
+
+    @staticmethod
+    def step(h, x):
+        return np.tanh(h + x)
+
+    @classmethod
+    def run(cls, xs, h0=0.0):
+        h, out = h0, []
+        for x in xs:
+            h = _Cells.step(h, x)
+            out.append(h)
+        return np.array(out)
+
+
+def _notebook(code: str) -> dict:
+    """A notebook's namespace: functions defined in it look their names up there."""
+    namespace = {"np": np}
+    exec(code, namespace)  # noqa: S102
+    return namespace
+
+
+LOOP = """
+def run(xs, h0=0.0):
+    h, out = h0, []
+    for x in xs:
+        h = step(h, x)
+        out.append(h)
+    return np.array(out)
+"""
+
+
+def test_a_later_exercise_builds_on_a_block_not_on_the_students_slip():
+    xs = np.array([0.5, -1.0, 2.0])
+    later = Case("run", xs).builds_on("step", _Cells, lambda: _Cells.run(xs)) \
+        .close(_Cells.run(xs))
+    earlier = Case("step", 0.1, 0.2).close(np.tanh(0.3))
+    # a slip in the earlier exercise, a right loop on it: the loop keeps its points
+    slip = _notebook("def step(h, x):\n    return np.tanh(h) + x\n" + LOOP)
+    decide_here([later], slip)
+    assert "step(0.1, 0.2) is wrong" in _fails(earlier, slip)  # the slip costs its own
+    assert slip["step"](0.0, 1.0) == 1.0  # the student's own function is back after the case
+    # a wrong loop on the block fails
+    assert "is wrong" in _fails(later, _notebook(
+        "def step(h, x):\n    return np.tanh(h + x)\n" + LOOP.replace("append(h)", "append(-h)")))
+    # a call the reference does not make goes to the student's own function
+    other = _notebook("def step(h, x):\n    return 0.0\n" + LOOP.replace("step(h, x)",
+                                                                          "step(9.0, x)"))
+    assert "is wrong" in _fails(later, other)
+    # no function of their own, and calls the reference makes: the block answers alone
+    decide_here([later], _notebook(LOOP))
+
+
 @pytest.mark.parametrize("report", [None, {}, {"calls": 3}, {"calls": [{"value": {"$nd": "x"}}]},
                                     {"calls": [{"value": {"$bad": 1}}]}, {"calls": ["x"]},
                                     {"calls": [{"raised": ["a"]}]}])

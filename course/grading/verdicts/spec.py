@@ -58,6 +58,7 @@ class Call:
     var: bool = False
     after: bool = False  # report the inputs after the call (``unchanged``)
     fresh: bool = False  # report what of the result is the caller's (``fresh``)
+    blocks: dict = field(default_factory=dict)  # {name: {block_key: result}} (``builds_on``)
 
     def label(self) -> str:
         if self.var:
@@ -73,7 +74,7 @@ class Call:
                 return {"$ref": [value.call, *value.path]}
             return observe.encode(value)
         return {"fn": self.fn, "var": self.var, "after": self.after, "fresh": self.fresh,
-                "args": [enc(a) for a in self.args],
+                "blocks": self.blocks, "args": [enc(a) for a in self.args],
                 "kwargs": {k: enc(v) for k, v in self.kwargs.items()}}
 
 
@@ -121,6 +122,16 @@ class Case:
     def then(self, fn: str, *args, **kwargs) -> Case:
         """A further call, after the ones before; ``Result(k)[...]`` refers to their results."""
         self.calls.append(Call(fn, args, kwargs))
+        return self
+
+    def builds_on(self, name: str, module, run, *, call: int = 0) -> Case:
+        """No cascade: where the student's function may build on their own earlier function
+        ``name``, a slip in that one must not cost this case. ``run()`` makes the reference's
+        own call of the case here, while ``module.name`` (the reference the reference calls)
+        is recorded; in the kernel, the student's ``name`` is then replaced, during this case,
+        by a building block that answers those recorded calls with the reference's results
+        and any other call with the student's own function (``observe.Block``)."""
+        self.calls[call].blocks[name] = record(module, name, run)
         return self
 
     def named(self, title: str) -> Case:
@@ -193,6 +204,30 @@ class Case:
 
     def wire(self, number: int) -> dict:
         return {"id": number, "calls": [c.wire() for c in self.calls]}
+
+
+def record(module, name: str, run) -> dict:
+    """{``observe.block_key``: encoded result} of every call of ``module.name`` that ``run()``
+    makes (``module.name`` is wrapped while it runs)."""
+    import inspect
+
+    original = getattr(module, name)
+    signature = inspect.signature(original)
+    table: dict = {}
+
+    def recorder(*args, **kwargs):
+        result = original(*args, **kwargs)
+        table.setdefault(observe.block_key(args, kwargs, signature), observe.encode(result))
+        return result
+
+    setattr(module, name, recorder)
+    try:
+        run()
+    finally:
+        setattr(module, name, original)
+    if not table:
+        raise ValueError(f"builds_on: the reference made no call of {name}: nothing to answer")
+    return table
 
 
 def collecting(cases: list[Case]) -> bool:
