@@ -78,11 +78,9 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
         "init": ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal"),
     },
     "ch7_rnn_lstm": {
-        "rnn_cells": ("_cell_inputs", "_sequence", "rnn_step_forward", "rnn_step_backward",
-                      "rnn_forward", "rnn_backward", "lstm_step_forward", "lstm_step_backward",
-                      "lstm_forward", "lstm_backward"),
-        "rnn": ("sequence_forward", "sequence_loss_and_grads"),
-        "widgets.rnn": ("single_unit_lstm",),
+        # lstm_backward is no exercise: the loop over a step backward it is handed
+        "rnn_cells": ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+                      "lstm_step_forward", "lstm_step_backward", "lstm_forward"),
     },
     "case_study_keras": {
         "frameworks": ("to_keras_weights", "dense_model"),
@@ -95,7 +93,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # tests must then use no reference of its own exercises (docs/instructor_guide.md says how).
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
-GRADED_ON_EDITION: frozenset[str] = frozenset()
+GRADED_ON_EDITION: frozenset[str] = frozenset({"ch7_rnn_lstm"})
 
 
 def utils_root() -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -69,8 +70,9 @@ def installed(tmp_path_factory):
 
 
 def _run(python, code: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own utils
     done = subprocess.run([str(python), "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, cwd="/")
+                          text=True, cwd="/", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -252,7 +254,7 @@ def _grade_class(dest: Path, gated: bool) -> dict:
     from course.mistakes import Mistake
     from course.notebooks import fill_answers, notebook_path, read
 
-    env = dict(__import__("os").environ)
+    env = dict(os.environ)
     env.pop("COURSE_GRADE_ON_EDITION", None)
     if gated:
         env["COURSE_GRADE_ON_EDITION"] = A

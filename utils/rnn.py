@@ -11,6 +11,8 @@ Batch first: a sequence batch X has shape (m, T, n_x), hidden states (m, T, H).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._checks import as_float_array
@@ -30,7 +32,32 @@ __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward
            "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
            "init_rnn", "init_lstm", "hidden_gradient_norms", "first_symbol_task", "noisy_sine",
            "sequence_forward", "sequence_loss_and_grads", "train_sequence_model",
-           "accuracy_on_first_symbol", "long_range_experiment"]
+           "accuracy_on_first_symbol", "long_range_experiment", "Cells"]
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The cell functions a sequence model runs on: the course's by default, or a student's
+    own once chapter 7's exercises are done (``Cells(rnn_forward=rnn_forward, ...)`` with the
+    notebook's functions), so that the chapter's experiments are driven by their code."""
+
+    rnn_forward: object = rnn_forward
+    rnn_backward: object = rnn_backward
+    rnn_step_backward: object = rnn_step_backward
+    lstm_forward: object = lstm_forward
+    lstm_step_backward: object = lstm_step_backward
+
+    def pair(self, cell: str):
+        """(forward, backward) over a whole sequence for ``cell`` ("rnn" or "lstm")."""
+        if cell == "rnn":
+            return self.rnn_forward, self.rnn_backward
+        if cell == "lstm":
+            return self.lstm_forward, lambda dH, cache: lstm_backward(
+                dH, cache, step_backward=self.lstm_step_backward)
+        raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+
+
+COURSE_CELLS = Cells()
 
 
 # ------------------------------------------------------------------------------ models
@@ -54,15 +81,16 @@ def init_lstm(n_x: int, H: int, n_y: int, seed=0, forget_bias: float = 1.0) -> d
             "Wy": rng.normal(0, np.sqrt(1 / H), (H, n_y)), "by": np.zeros(n_y)}
 
 
-def hidden_gradient_norms(X, params: dict, cell: str = "rnn") -> np.ndarray:
+def hidden_gradient_norms(X, params: dict, cell: str = "rnn",
+                          cells: Cells = COURSE_CELLS) -> np.ndarray:
     """||dL/dh_t|| (mean over the batch of the row norms) for t = 1..T, when the loss is the
     sum of the last hidden state's units: how much of the gradient reaches each step."""
     X = as_float_array(X, "X", ndim=3)
     m, T = X.shape[:2]
     H = params["Wh"].shape[0]
     h0 = np.zeros((m, H))
-    forward, step_backward = ((rnn_forward, rnn_step_backward) if cell == "rnn"
-                              else (lstm_forward, lstm_step_backward))
+    forward = cells.pair(cell)[0]
+    step_backward = cells.rnn_step_backward if cell == "rnn" else cells.lstm_step_backward
     _, cache = forward(X, h0, params["Wx"], params["Wh"], params["b"])
     norms = np.zeros(T)
     dh, dc = np.ones((m, H)), np.zeros((m, H))
@@ -106,19 +134,13 @@ def noisy_sine(n: int, T: int, seed=0, noise: float = 0.05):
 
 
 # ------------------------------------------------------------------------------ training
-def _cell(cell: str):
-    if cell == "rnn":
-        return rnn_forward, rnn_backward
-    if cell == "lstm":
-        return lstm_forward, lstm_backward
-    raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
-
-
-def sequence_forward(X, params: dict, cell: str = "rnn", output: str = "last"):
+def sequence_forward(X, params: dict, cell: str = "rnn", output: str = "last",
+                     cells: Cells = COURSE_CELLS):
     """Hidden states and outputs: ``(Y_hat, H_all, cache)``. ``output="last"``: one
     probability per sequence, sigmoid(h_T Wy + by), shape (m, n_y); ``"every"``: a linear
-    output at every step, H_all Wy + by, shape (m, T, n_y)."""
-    forward, _ = _cell(cell)
+    output at every step, H_all Wy + by, shape (m, T, n_y). ``cells``: whose cell functions
+    run (``Cells``)."""
+    forward, _ = cells.pair(cell)
     X = as_float_array(X, "X", ndim=3)
     H_all, cache = forward(X, np.zeros((X.shape[0], params["Wh"].shape[0])), params["Wx"],
                            params["Wh"], params["b"])
@@ -129,12 +151,13 @@ def sequence_forward(X, params: dict, cell: str = "rnn", output: str = "last"):
     raise ValueError(f"output must be 'last' or 'every', got {output!r}")
 
 
-def sequence_loss_and_grads(X, Y, params: dict, cell: str = "rnn", output: str = "last"):
+def sequence_loss_and_grads(X, Y, params: dict, cell: str = "rnn", output: str = "last",
+                            cells: Cells = COURSE_CELLS):
     """The loss (mean binary cross-entropy for ``"last"``, mean squared error over every
     step for ``"every"``) and its gradients {"dWx", "dWh", "db", "dWy", "dby"} by BPTT."""
     from .losses import bce, mse
 
-    Y_hat, H_all, cache = sequence_forward(X, params, cell, output)
+    Y_hat, H_all, cache = sequence_forward(X, params, cell, output, cells)
     m = X.shape[0]
     dH_all = np.zeros_like(H_all)
     if output == "last":
@@ -149,15 +172,14 @@ def sequence_loss_and_grads(X, Y, params: dict, cell: str = "rnn", output: str =
         dWy = np.einsum("mth,mty->hy", H_all, dY)
         dby = dY.sum(axis=(0, 1))
         dH_all = dY @ params["Wy"].T
-    _, backward = _cell(cell)
-    _, _, dWx, dWh, db = backward(dH_all, cache)
+    _, _, dWx, dWh, db = cells.pair(cell)[1](dH_all, cache)
     return loss, {"dWx": dWx, "dWh": dWh, "db": db, "dWy": dWy, "dby": dby}
 
 
 def train_sequence_model(X, Y, cell: str = "lstm", hidden: int = 8, output: str = "last",
                          optimizer: str = "adam", learning_rate: float = 0.02, epochs: int = 20,
                          mini_batch_size: int | None = 64, clip_norm=1.0, seed=0,
-                         forget_bias: float = 1.0, **hyper):
+                         forget_bias: float = 1.0, cells: Cells = COURSE_CELLS, **hyper):
     """Train an RNN or LSTM with one output layer through ``utils.training.fit`` (the
     course's one loop: chapter 4's optimisers, chapter 6's clipping). Returns
     ``(params, history)``."""
@@ -167,32 +189,34 @@ def train_sequence_model(X, Y, cell: str = "lstm", hidden: int = 8, output: str 
     n_y = 1 if output == "last" else np.asarray(Y).shape[-1]
     params = (init_rnn(X.shape[2], hidden, n_y, seed) if cell == "rnn"
               else init_lstm(X.shape[2], hidden, n_y, seed, forget_bias))
-    _cell(cell)
+    cells.pair(cell)
 
     def grads_of(p, Xb, Yb):
-        return sequence_loss_and_grads(Xb, Yb, p, cell, output)
+        return sequence_loss_and_grads(Xb, Yb, p, cell, output, cells)
 
     return fit(params, grads_of, X, np.asarray(Y, dtype=float),
-               lambda p: sequence_loss_and_grads(X, Y, p, cell, output)[0],
-               lambda Z: sequence_forward(Z, params, cell, output)[0], optimizer,
+               lambda p: sequence_loss_and_grads(X, Y, p, cell, output, cells)[0],
+               lambda Z: sequence_forward(Z, params, cell, output, cells)[0], optimizer,
                learning_rate, epochs, mini_batch_size, seed, clip_norm, **hyper)
 
 
-def accuracy_on_first_symbol(params: dict, cell: str, T: int, n: int = 500, seed=1) -> float:
+def accuracy_on_first_symbol(params: dict, cell: str, T: int, n: int = 500, seed=1,
+                             cells: Cells = COURSE_CELLS) -> float:
     """Accuracy on fresh sequences of the first-symbol task (0.5 = guessing)."""
     X, y = first_symbol_task(n, T, seed)
-    p = sequence_forward(X, params, cell, "last")[0][:, 0]
+    p = sequence_forward(X, params, cell, "last", cells)[0][:, 0]
     return float(np.mean((p > 0.5) == (y > 0.5)))
 
 
 def long_range_experiment(lengths=(5, 10, 20, 40), n: int = 512, hidden: int = 8,
-                          epochs: int = 20, seed=0) -> dict:
+                          epochs: int = 20, seed=0, cells: Cells = COURSE_CELLS) -> dict:
     """RNN against LSTM on the first-symbol task for several sequence lengths:
     {"lengths", "rnn", "lstm"} with the test accuracy of each (same data, same budget)."""
     result = {"lengths": list(lengths), "rnn": [], "lstm": []}
     for T in lengths:
         X, y = first_symbol_task(n, T, seed)
         for cell in ("rnn", "lstm"):
-            params, _ = train_sequence_model(X, y, cell, hidden, epochs=epochs, seed=seed)
-            result[cell].append(accuracy_on_first_symbol(params, cell, T))
+            params, _ = train_sequence_model(X, y, cell, hidden, epochs=epochs, seed=seed,
+                                             cells=cells)
+            result[cell].append(accuracy_on_first_symbol(params, cell, T, cells=cells))
     return result

@@ -42,7 +42,7 @@ def _bptt(upstream: str, accumulate: str) -> str:
         dWx, dWh, db = np.zeros((n_x, H)), np.zeros((H, H)), np.zeros(H)
         dh_prev = np.zeros((m, H))
         for t in reversed(range(T)):
-            step = utils.rnn.rnn_step_backward({upstream}, cache[t])
+            step = rnn_step_backward({upstream}, cache[t])
             dX[:, t], dh_prev, dWx_t, dWh_t, db_t = step
             dWx += dWx_t
             {accumulate}
@@ -52,6 +52,15 @@ def _bptt(upstream: str, accumulate: str) -> str:
 
 
 MISTAKES = [
+    # the sequence exercises build on the student's own step: graded with a correct step in
+    # its place (Case.builds_on), a slip here costs only this exercise
+    Mistake(
+        'RNN step forward without the bias', 'rnn_step_answer',
+        fails=('rnn_step_forward_tests',),
+        code="""
+            h_next = np.tanh(x_t @ Wx + h_prev @ Wh)
+            return h_next, {"x_t": x_t, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "h_next": h_next}
+        """),
     Mistake(
         'RNN step backward without the tanh derivative', 'rnn_step_answer',
         fails=('rnn_step_backward_tests',), region=1,
@@ -64,7 +73,7 @@ MISTAKES = [
         code="""
             cache, states = [], []
             for t in range(X.shape[1]):
-                h, step = utils.rnn.rnn_step_forward(X[:, t], h0, Wx, Wh, b)
+                h, step = rnn_step_forward(X[:, t], h0, Wx, Wh, b)
                 cache.append(step)
                 states.append(h)
             return np.stack(states, axis=1), cache
@@ -103,7 +112,7 @@ MISTAKES = [
         code="""
             h, cache, states = h0, [], []
             for t in range(X.shape[1]):
-                h, c, step = utils.rnn.lstm_step_forward(X[:, t], h, np.zeros_like(h0), Wx, Wh, b)
+                h, c, step = lstm_step_forward(X[:, t], h, np.zeros_like(h0), Wx, Wh, b)
                 cache.append(step)
                 states.append(h)
             return np.stack(states, axis=1), cache
@@ -129,7 +138,7 @@ MISTAKES = [
         code="""
             h, cache, states = h0, [], []
             for t in range(X.shape[1]):
-                h, step = utils.rnn.rnn_step_forward(X[:, t], h, Wx, Wh, b)
+                h, step = rnn_step_forward(X[:, t], h, Wx, Wh, b)
                 cache.insert(0, step)
                 states.append(h)
             return np.stack(states, axis=1), cache
@@ -140,7 +149,7 @@ MISTAKES = [
         code="""
             h, c, states = h0, np.zeros_like(h0), []
             for t in range(X.shape[1]):
-                h, c, step = utils.rnn.lstm_step_forward(X[:, t], h, c, Wx, Wh, b)
+                h, c, step = lstm_step_forward(X[:, t], h, c, Wx, Wh, b)
                 states.append(h)
             return np.stack(states, axis=1), [step] * X.shape[1]
         """),

@@ -17,7 +17,7 @@ nbgrader (autograde or validate) widgets render nothing.
 
 from .activations import ActivationExplorer, activation_explorer
 from .backprop import BackpropPlayground, backprop_playground
-from .base import Widget, interactive_enabled, quiet_plots_under_grading, show
+from .base import Widget, interactive_enabled, needs, quiet_plots_under_grading, show
 from .gradients import GradientFlowExplorer, gradient_flow_explorer
 from .mlp import WorkedExampleStepper, worked_example_stepper
 from .optim import LearningRateExplorer, OptimizerRace, learning_rate_explorer, optimizer_race
@@ -29,7 +29,7 @@ from .regularization import (
 )
 from .rnn import LSTMGateExplorer, lstm_gate_explorer
 
-__all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show",
+__all__ = ["interactive_enabled", "quiet_plots_under_grading", "Widget", "show", "needs",
            "ActivationExplorer", "activation_explorer", "WorkedExampleStepper",
            "worked_example_stepper", "BackpropPlayground", "backprop_playground",
            "LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race",

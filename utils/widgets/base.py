@@ -20,6 +20,7 @@ or ``static_version``). That is matplotlib's blitting, done off screen.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections import OrderedDict
@@ -160,8 +161,58 @@ class Widget:
         self.image.value = self.render()
 
 
-def show(widget_class, *args, **kwargs):
-    """Build ``widget_class(*args, **kwargs)`` and return its box; ``None`` under nbgrader."""
+def _not_yet(exc: BaseException, what: str) -> str | None:
+    """What to tell the student when a demo stops on ``exc``, or None for a real error.
+
+    An unfinished exercise raises NotImplementedError; a reference that this edition of
+    utils does not hold yet raises NotReleasedError. Any other error is the student's to see.
+    """
+    from .._edition import NotReleasedError
+
+    if isinstance(exc, NotReleasedError):
+        return (f"This runs once the references it needs are released: {str(exc).split(':')[0]}."
+                " Your own functions in this notebook are what is graded.")
+    if isinstance(exc, NotImplementedError):
+        return f"Finish {what}: this runs on your own code."
+    return None
+
+
+@contextlib.contextmanager
+def needs(what: str):
+    """Run a demo that is driven by the student's own functions::
+
+        with utils.widgets.needs("Exercise 2 (rnn_forward and rnn_backward)"):
+            ...
+
+    Until those functions are written (they raise NotImplementedError), or while the
+    edition of utils lacks a reference the demo uses, the cell prints what is missing
+    instead of failing, and no half-drawn figure is left. Other errors propagate."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    try:
+        yield
+    except (NotImplementedError, RuntimeError) as exc:
+        message = _not_yet(exc, what)
+        if message is None:
+            raise
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
+        print(message)
+
+
+def show(widget_class, *args, needs: str | None = None, **kwargs):
+    """Build ``widget_class(*args, **kwargs)`` and return its box; ``None`` under nbgrader.
+    ``needs``: the exercise whose functions drive the widget ("Exercise 3 (...) to drive this
+    explorer"): until they work, a line saying so is returned instead of the widget."""
     if not interactive_enabled():
         return None
-    return widget_class(*args, **kwargs).widget
+    try:
+        return widget_class(*args, **kwargs).widget
+    except (NotImplementedError, RuntimeError) as exc:
+        message = _not_yet(exc, needs or "the exercises above")
+        if message is None:
+            raise
+        import ipywidgets
+
+        return ipywidgets.HTML(f"<i>{message}</i>")

@@ -10,20 +10,23 @@ from .base import Widget, show
 __all__ = ["LSTMGateExplorer", "lstm_gate_explorer", "single_unit_lstm"]
 
 
-def single_unit_lstm(x, w, biases) -> dict:
+def single_unit_lstm(x, w, biases, step=None) -> dict:
     """Run a one-unit LSTM (n_x = 1, H = 1) over the 1-D sequence ``x``.
 
     ``w`` = input weights (w_i, w_f, w_g, w_o), ``biases`` = (b_i, b_f, b_g, b_o); the
     recurrent weights are 0 so each gate reads only the current input. Returns the
-    per-step values {"i", "f", "g", "o", "c", "h"} (arrays of length T).
+    per-step values {"i", "f", "g", "o", "c", "h"} (arrays of length T). ``step``: the
+    LSTM step that runs (default ``utils.rnn.lstm_step_forward``; the student's own in the
+    notebook).
     """
+    step = step or lstm_step_forward
     x = np.asarray(x, dtype=float).reshape(-1)
     Wx = np.asarray(w, dtype=float).reshape(1, 4)
     b = np.asarray(biases, dtype=float).reshape(4)
     h, c = np.zeros((1, 1)), np.zeros((1, 1))
     out = {k: [] for k in ("i", "f", "g", "o", "c", "h")}
     for x_t in x:
-        h, c, cache = lstm_step_forward(np.array([[x_t]]), h, c, Wx, np.zeros((1, 4)), b)
+        h, c, cache = step(np.array([[x_t]]), h, c, Wx, np.zeros((1, 4)), b)
         for key in ("i", "f", "g", "o"):
             out[key].append(float(cache[key][0, 0]))
         out["c"].append(float(c[0, 0]))
@@ -39,7 +42,8 @@ class LSTMGateExplorer(Widget):
     dpi = 72
     subplots = (1, 2)
 
-    def __init__(self, T: int = 16):
+    def __init__(self, T: int = 16, step=None):
+        self.step = step
         self.x = np.zeros(T)
         self.x[2] = 1.0
         self.w = (6.0, 0.0, 2.0, 0.0)  # the pulse opens the input gate and writes g > 0
@@ -55,7 +59,7 @@ class LSTMGateExplorer(Widget):
     def redraw(self) -> None:
         c = self.state()
         self.values = v = single_unit_lstm(self.x, self.w, (c["input"], c["forget"], 0.0,
-                                                           c["output"]))
+                                                           c["output"]), self.step)
         t = np.arange(len(self.x))
         ax_gates, ax_state = self.axes
         if not hasattr(self, "_lines"):  # fixed axes; only the curves move
@@ -85,6 +89,8 @@ class LSTMGateExplorer(Widget):
                               f"{v['f'][5] ** (len(self.x) - 3):.3f})")
 
 
-def lstm_gate_explorer():
-    """Show the LSTM gate explorer (returns the widget; ``None`` under nbgrader)."""
-    return show(LSTMGateExplorer)
+def lstm_gate_explorer(step=None):
+    """Show the LSTM gate explorer driven by ``step`` (the student's ``lstm_step_forward``;
+    default: the course's); returns the widget, ``None`` under nbgrader."""
+    return show(LSTMGateExplorer, step=step,
+                needs="Exercise 3 (lstm_step_forward) to drive this explorer")
