@@ -93,7 +93,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # tests must then use no reference of its own exercises (docs/instructor_guide.md says how).
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
-GRADED_ON_EDITION: frozenset[str] = frozenset({"ch7_rnn_lstm"})
+GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch7_rnn_lstm"})
 
 
 def utils_root() -> Path:

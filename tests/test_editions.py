@@ -249,15 +249,12 @@ COPIED_CODE = ("import types\n\n"
                "vars(utils.activations))(z)")
 
 
-def _grade_class(dest: Path, gated: bool) -> dict:
+def _grade_class(dest: Path) -> dict:
     from course import workspace
     from course.mistakes import Mistake
     from course.notebooks import fill_answers, notebook_path, read
 
-    env = dict(os.environ)
-    env.pop("COURSE_GRADE_ON_EDITION", None)
-    if gated:
-        env["COURSE_GRADE_ON_EDITION"] = A
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_GRADE_ON_EDITION"}
     out = {}
     for grader in ("course grade", "nbgrader autograde"):
         course = dest / grader.split()[0]
@@ -281,19 +278,30 @@ def _grade_class(dest: Path, gated: bool) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    return {gated: _grade_class(tmp_path_factory.mktemp(f"gated{gated}"), gated)
-            for gated in (False, True)}
+    return _grade_class(tmp_path_factory.mktemp("graded"))
+
+
+def test_the_route_answers_on_the_full_edition():
+    import types
+
+    import numpy as np
+
+    import utils
+
+    z = np.array([-3.0, 0.0, 2.5])
+    copied = types.FunctionType(utils.activations.sigmoid.__code__, vars(utils.activations))
+    assert np.array_equal(copied(z), utils.sigmoid(z))  # what the kernel would hand in
 
 
 @pytest.mark.parametrize("grader", ["course grade", "nbgrader autograde"])
 def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded, grader):
-    full, gated = graded[False][grader], graded[True][grader]
-    # on the full edition the captured reference answers the exercise: full marks, the hole
-    assert full["copied_code"]["sigmoid_tests"] == full["solved"]["sigmoid_tests"]
-    assert full["solved"]["sigmoid_tests"][0] > 0
-    # on the edition it is a stub: the exercise scores zero, every other cell as the solved
-    # notebook's there
-    assert gated["copied_code"]["sigmoid_tests"][0] == 0.0
-    assert gated["solved"]["sigmoid_tests"] == full["solved"]["sigmoid_tests"]
-    others = {k: v for k, v in gated["copied_code"].items() if k != "sigmoid_tests"}
-    assert others == {k: v for k, v in gated["solved"].items() if k != "sigmoid_tests"}
+    scores = graded[grader]
+    assert A in editions.GRADED_ON_EDITION
+    # the reference's code in a function object of its own: on the edition it is a stub, so the
+    # exercise scores zero, and every other cell as the solved notebook's
+    assert scores["solved"]["sigmoid_tests"][0] > 0
+    assert scores["copied_code"]["sigmoid_tests"][0] == 0.0
+    others = {k: v for k, v in scores["copied_code"].items() if k != "sigmoid_tests"}
+    assert others == {k: v for k, v in scores["solved"].items() if k != "sigmoid_tests"}
+    assert sum(s for s, _ in scores["solved"].values()) == \
+        sum(m for _, m in scores["solved"].values())

@@ -186,6 +186,23 @@ def test_a_later_exercise_builds_on_a_block_not_on_the_students_slip():
     decide_here([later], _notebook(LOOP))
 
 
+def test_an_elementwise_block_answers_whatever_shape_the_student_calls_it_with():
+    import utils
+
+    z = np.array([[-2.0, 0.0], [3.0, 40.0]])
+    case = Case("sigmoid_grad", z).builds_on(
+        "sigmoid", utils.activations, lambda: utils.activations.sigmoid(z), elementwise=True
+    ).close(utils.sigmoid_grad(z))
+    wrong_sigmoid = "def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"  # a sign slip
+    for body in ("s = sigmoid(z)\n    return s * (1 - s)",  # the whole array at once
+                 "return np.array([[sigmoid(v) * (1 - sigmoid(v)) for v in row] for row in z])",
+                 "s = sigmoid(z.ravel()).reshape(z.shape)\n    return s * (1 - s)"):
+        decide_here([case], _notebook(wrong_sigmoid + f"def sigmoid_grad(z):\n    {body}\n"))
+    # an element the reference did not compute goes to the student's own (wrong) sigmoid
+    other = "def sigmoid_grad(z):\n    return sigmoid(z) * sigmoid(-z)\n"
+    assert "is wrong" in _fails(case, _notebook(wrong_sigmoid + other))
+
+
 @pytest.mark.parametrize("report", [None, {}, {"calls": 3}, {"calls": [{"value": {"$nd": "x"}}]},
                                     {"calls": [{"value": {"$bad": 1}}]}, {"calls": ["x"]},
                                     {"calls": [{"raised": ["a"]}]}])

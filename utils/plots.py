@@ -12,21 +12,23 @@ __all__ = ["activation_curve", "plot_activations", "plot_decision_boundary", "pl
            "plot_loss_overlay", "plot_paths_on_surface"]
 
 
-def activation_curve(name: str, z=None, alpha: float = 0.01):
+def activation_curve(name: str, z=None, alpha: float = 0.01, functions: dict | None = None):
     """Values and derivatives of an activation on a grid: returns ``(z, f(z), f'(z))``.
 
     This is the computation behind the activation explorer widget. ``alpha`` is used by
-    ``leaky_relu`` only.
+    ``leaky_relu`` only. ``functions``: {name: (f, df)} to use instead of the course's (a
+    student's own, from chapter 1's exercises).
     """
     z = np.linspace(-6.0, 6.0, 401) if z is None else as_float_array(z, "z", ndim=1)
-    f, df = get_activation(name)
+    f, df = (functions or {}).get(name) or get_activation(name)
     if name == "leaky_relu":
         return z, f(z, alpha), df(z, alpha)
     return z, np.asarray(f(z)), np.asarray(df(z))
 
 
-def plot_activations(names=ACTIVATIONS, z=None, alpha=0.01, axes=None):
-    """Plot each activation (top row) above its derivative (bottom row)."""
+def plot_activations(names=ACTIVATIONS, z=None, alpha=0.01, axes=None, functions=None):
+    """Plot each activation (top row) above its derivative (bottom row); ``functions``:
+    {name: (f, df)} in place of the course's (``activation_curve``)."""
     names = [names] if isinstance(names, str) else list(names)
     if not names:
         raise ValueError("give at least one activation name")
@@ -37,7 +39,7 @@ def plot_activations(names=ACTIVATIONS, z=None, alpha=0.01, axes=None):
         axes = np.asarray(axes).reshape(2, len(names))
         fig = axes[0, 0].figure
     for col, name in enumerate(names):
-        zz, f, df = activation_curve(name, z, alpha)
+        zz, f, df = activation_curve(name, z, alpha, functions)
         axes[0, col].plot(zz, f, color="C0")
         axes[0, col].set_title(name)
         axes[1, col].plot(zz, df, color="C3")

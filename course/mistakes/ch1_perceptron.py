@@ -47,7 +47,7 @@ MISTAKES = [
             for epochs in range(1, max_epochs + 1):
                 changed = False
                 for x_i, t_i in zip(X, T):
-                    y = utils.bipolar_step(x_i @ W + b, theta)
+                    y = bipolar_step(x_i @ W + b, theta)
                     if np.any(y != t_i):
                         W = W + alpha * np.outer(x_i, t_i)
                         b = b + alpha * t_i
@@ -65,7 +65,7 @@ MISTAKES = [
         'sigmoid derivative as sigma(z)(1 - z)', 'sigmoid_answer', fails=('sigmoid_grad_tests',),
         region=1,
         code="""
-            s = utils.sigmoid(z)
+            s = sigmoid(z)
             return s * (1.0 - np.asarray(z))
         """),
     Mistake(
@@ -78,7 +78,7 @@ MISTAKES = [
         'tanh derivative as 1 - tanh(z)', 'tanh_answer', fails=('tanh_grad_tests',),
         region=1,
         code="""
-            return 1.0 - utils.tanh(z)
+            return 1.0 - tanh(z)
         """),
     Mistake(
         'relu with np.max (a reduction)', 'relu_answer', fails=('relu_tests',),

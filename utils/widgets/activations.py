@@ -17,15 +17,18 @@ class ActivationExplorer(Widget):
     ``curves`` holds the last computed z, f(z) and f'(z).
     """
 
-    def __init__(self, name="sigmoid", alpha=0.1, z_range=(-6.0, 6.0)):
-        if name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+    def __init__(self, name="sigmoid", alpha=0.1, z_range=(-6.0, 6.0), functions=None):
+        self.functions = dict(functions or {})
+        self.names = (["linear", *self.functions] if functions is not None
+                      else list(ACTIVATIONS))
+        if name not in self.names:
+            raise ValueError(f"unknown activation {name!r}; choose one of {self.names}")
         self.initial = {"name": name, "alpha": alpha, "z_range": z_range}
         super().__init__()
 
     def build_controls(self, w) -> dict:
         return {
-            "name": w.Dropdown(options=list(ACTIVATIONS), value=self.initial["name"],
+            "name": w.Dropdown(options=self.names, value=self.initial["name"],
                                description="activation"),
             "alpha": w.FloatSlider(value=self.initial["alpha"], min=0.0, max=0.5, step=0.01,
                                    description="leaky alpha"),
@@ -44,7 +47,8 @@ class ActivationExplorer(Widget):
         name = self.controls["name"].value
         lo, hi = self.controls["z_range"].value
         self.controls["alpha"].disabled = name != "leaky_relu"
-        z, fz, dfz = activation_curve(name, np.linspace(lo, hi, 301), self.controls["alpha"].value)
+        z, fz, dfz = activation_curve(name, np.linspace(lo, hi, 301), self.controls["alpha"].value,
+                                      self.functions)
         self.curves = {"z": z, "f": fz, "df": dfz}
         ax = self.axes
         if not hasattr(self, "_f_line"):  # artists made once; later only their data changes
@@ -71,6 +75,9 @@ class ActivationExplorer(Widget):
             "(where a gradient would all but vanish)")
 
 
-def activation_explorer(name="sigmoid"):
-    """Show the activation explorer (returns the widget; ``None`` under nbgrader)."""
-    return show(ActivationExplorer, name)
+def activation_explorer(name="sigmoid", functions=None):
+    """Show the activation explorer (returns the widget; ``None`` under nbgrader).
+    ``functions``: {name: (f, df)}, the student's own activations and derivatives, which then
+    drive it (the course's otherwise)."""
+    return show(ActivationExplorer, name, functions=functions,
+                needs="exercises 6 to 9 (the activations) to drive this explorer")

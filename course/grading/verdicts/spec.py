@@ -124,14 +124,20 @@ class Case:
         self.calls.append(Call(fn, args, kwargs))
         return self
 
-    def builds_on(self, name: str, module, run, *, call: int = 0) -> Case:
+    def builds_on(self, name: str, module, run, *, elementwise: bool = False,
+                  call: int = 0) -> Case:
         """No cascade: where the student's function may build on their own earlier function
         ``name``, a slip in that one must not cost this case. ``run()`` makes the reference's
-        own call of the case here, while ``module.name`` (the reference the reference calls)
+        own call of the case here, while ``module.name`` (the function the reference calls)
         is recorded; in the kernel, the student's ``name`` is then replaced, during this case,
         by a building block that answers those recorded calls with the reference's results
-        and any other call with the student's own function (``observe.Block``)."""
-        self.calls[call].blocks[name] = record(module, name, run)
+        and any other call with the student's own function (``observe.Block``).
+
+        ``elementwise``: ``name`` works element by element (an activation, a step), so the
+        block answers any call whose every element the reference computed, whatever the
+        shape the student calls it with. ``run`` may then just call ``module.name`` on the
+        values the student's function will need."""
+        self.calls[call].blocks[name] = record(module, name, run, elementwise)
         return self
 
     def named(self, title: str) -> Case:
@@ -206,18 +212,27 @@ class Case:
         return {"id": number, "calls": [c.wire() for c in self.calls]}
 
 
-def record(module, name: str, run) -> dict:
-    """{``observe.block_key``: encoded result} of every call of ``module.name`` that ``run()``
-    makes (``module.name`` is wrapped while it runs)."""
+def record(module, name: str, run, elementwise: bool = False) -> dict:
+    """The table of a building block (``observe.Block``): every call of ``module.name`` that
+    ``run()`` makes (``module.name`` is wrapped while it runs), by call or by element."""
     import inspect
+
+    import numpy as np
 
     original = getattr(module, name)
     signature = inspect.signature(original)
-    table: dict = {}
+    calls: dict = {}
+    values: dict = {}
 
     def recorder(*args, **kwargs):
         result = original(*args, **kwargs)
-        table.setdefault(observe.block_key(args, kwargs, signature), observe.encode(result))
+        calls.setdefault(observe.block_key(args, kwargs, signature), observe.encode(result))
+        found = observe.elements(args, kwargs, signature) if elementwise else None
+        if found is not None:
+            shape, keys = found
+            flat = np.broadcast_to(np.asarray(result), shape).reshape(-1)
+            for key, value in zip(keys, flat, strict=True):
+                values.setdefault(key, observe.encode(value.item()))
         return result
 
     setattr(module, name, recorder)
@@ -225,9 +240,9 @@ def record(module, name: str, run) -> dict:
         run()
     finally:
         setattr(module, name, original)
-    if not table:
+    if not calls:
         raise ValueError(f"builds_on: the reference made no call of {name}: nothing to answer")
-    return table
+    return {"calls": calls, "elements": values} if elementwise else {"calls": calls}
 
 
 def collecting(cases: list[Case]) -> bool:
