@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.xdist_group("browser"),
 ROOT = course_root()
 NAMES = assignments()
 WIDGET_CALL = re.compile(r"^utils\.widgets\.\w+\(", re.M)
+# a widget driven by the student's own functions: until they are written it shows a line
+# saying which exercise drives it (utils.widgets.show); it is exercised solved, below
+DRIVEN = re.compile(r"^utils\.widgets\.\w+\((functions|step)=", re.M)
 # a value the browser snapped to its slider's grid differs by more than float rounding
 MOVED = """import gc
 import numpy as np
@@ -77,21 +80,9 @@ def run_code_at_end(nb: B.Notebook, code: str) -> str:
     return cell.locator(".jp-OutputArea").inner_text()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_release_notebook_in_the_browser(student, name):
-    url, page = student
-    release = read(notebook_path(ROOT, "release", name))
-    widgets = sum(len(WIDGET_CALL.findall(c.source)) for c in release.cells
-                  if c.cell_type == "code")
-    nb = B.Notebook(page, url, f"release/{name}/{name}.ipynb").open()
-    assert not nb.is_dirty(), "an untouched release notebook opens as modified"
-
-    nb.run_all()
-    prompts = nb.prompts()
-    assert len(prompts) == sum(c.cell_type == "code" for c in release.cells)
-    not_run = [i for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p)]
-    assert not_run == [], f"Run All stopped: code cells {not_run} did not run"
-
+def exercise_widgets(nb: B.Notebook, page, widgets: int, shots: str) -> None:
+    """Every widget of the open notebook renders, keeps its values when the browser attaches,
+    and redraws its figure for every live control."""
     text = nb.text()
     assert "Error displaying widget" not in text and "VBox(children" not in text
     views = nb.widget_views()
@@ -120,12 +111,54 @@ def test_release_notebook_in_the_browser(student, name):
             else:
                 pytest.fail(f"widget {v}: '{label}': {done} did not redraw the figure")
             nb.wait_idle(30, settle=0.2)
-        B.shoot(page, f"{name}_widget{v}")
+        B.shoot(page, f"{shots}_widget{v}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_notebook_in_the_browser(student, name):
+    url, page = student
+    release = read(notebook_path(ROOT, "release", name))
+    widgets = sum(len(WIDGET_CALL.findall(c.source)) for c in release.cells
+                  if c.cell_type == "code")
+    nb = B.Notebook(page, url, f"release/{name}/{name}.ipynb").open()
+    assert not nb.is_dirty(), "an untouched release notebook opens as modified"
+
+    nb.run_all()
+    prompts = nb.prompts()
+    assert len(prompts) == sum(c.cell_type == "code" for c in release.cells)
+    not_run = [i for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p)]
+    assert not_run == [], f"Run All stopped: code cells {not_run} did not run"
+
+    driven = sum(len(DRIVEN.findall(c.source)) for c in release.cells if c.cell_type == "code")
+    text = nb.text()
+    assert text.count("to drive this explorer") == driven, "a driven widget says nothing"
+    exercise_widgets(nb, page, widgets - driven, f"{name}_blank")
 
     result = nb.validate()
     assert "Validation Results" in result or "failed" in result.lower(), result[:500]
     assert "NotImplementedError" in result or "write your answer here" in result, result[:500]
     assert "without encryption" not in result
+
+
+DRIVING = [n for n in NAMES if DRIVEN.search(
+    "\n".join(c.source for c in read(notebook_path(ROOT, "release", n)).cells))]
+
+
+@pytest.mark.parametrize("name", DRIVING)
+def test_widgets_driven_by_the_students_functions_in_the_browser(student, folder, name):
+    """Solved, the chapter's own functions drive its widgets: each renders and responds."""
+    import nbformat
+
+    url, page = student
+    release = read(notebook_path(ROOT, "release", name))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", name)))
+    nbformat.write(solved, str(folder / "release" / name / f"{name}_solved.ipynb"))
+    widgets = sum(len(WIDGET_CALL.findall(c.source)) for c in release.cells
+                  if c.cell_type == "code")
+    nb = B.Notebook(page, url, f"release/{name}/{name}_solved.ipynb").open()
+    nb.run_all()
+    assert "to drive this explorer" not in nb.text()
+    exercise_widgets(nb, page, widgets, f"{name}_solved")
 
 
 def test_a_wrong_answer_shows_its_teaching_message(student):
