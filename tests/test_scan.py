@@ -235,3 +235,51 @@ def test_locked_test_cells_are_not_scanned():
              and not c.metadata.nbgrader.get("solution")]
     assert tests
     assert scan_notebook(nbformat.v4.new_notebook(cells=tests), SOURCE) == []
+
+
+# ---------------------------------------------------------------- copies of the reference
+def _pasted(qualname: str, renames: dict[str, str]) -> str:
+    """The body of a reference function of the full edition, renamed and reformatted as a
+    student hiding a paste would do it."""
+    import importlib
+    import inspect
+    import re
+    import textwrap
+
+    from course.grading.scan.copies import body_text
+
+    module, name = qualname.rsplit(".", 1)
+    text = body_text(inspect.getsource(getattr(importlib.import_module(module), name)))
+    for old, new in renames.items():
+        text = re.sub(rf"\b{old}\b", new, text)
+    text = text.replace(", ", ",").replace(" = ", "=")  # layout changed too
+    return textwrap.indent(text, "    ")
+
+
+@pytest.mark.parametrize("assignment, cell, qualname, renames", [
+    ("ch5_regularization", "dropout_answer", "utils.regularization.dropout_forward",
+     {"A": "activations", "keep": "kept", "mask": "m"}),
+    ("ch7_rnn_lstm", "lstm_step_answer", "utils.rnn_cells.lstm_step_backward",
+     {"cache": "saved", "dc": "grad_c", "da": "grad_a"}),
+])
+def test_a_pasted_copy_of_the_reference_is_flagged(assignment, cell, qualname, renames):
+    from course.mistakes import Mistake
+
+    release = read(notebook_path(ROOT, "release", assignment))
+    source = read(notebook_path(ROOT, "source", assignment))
+    region = 1 if qualname.endswith("lstm_step_backward") else 0
+    pasted = fill_answers(release, source, [Mistake("pasted", cell, (),
+                                                    _pasted(qualname, renames), region)])
+    found = [str(f) for f in scan_notebook(pasted, source, assignment)]
+    copied = [f for f in found if f.startswith("copied")]
+    assert len(copied) == 1 and qualname in copied[0] and "copied from the reference" in \
+        copied[0], found
+
+
+@pytest.mark.parametrize("assignment", assignments(ROOT))
+def test_the_courses_own_solutions_are_not_flagged_as_copies(assignment):
+    release = read(notebook_path(ROOT, "release", assignment))
+    source = read(notebook_path(ROOT, "source", assignment))
+    solved = fill_answers(release, source)
+    found = [str(f) for f in scan_notebook(solved, source, assignment)]
+    assert not [f for f in found if f.startswith("copied")], found

@@ -91,5 +91,5 @@ def _inspect(sub: Submission, source) -> Submission:
         owner = max(others, key=others.get, default=None)
         hint = f" (it looks like {owner})" if owner and others[owner] > len(expected & ids) else ""
         return fail(sub, f"this is not the notebook of this assignment{hint}")
-    sub.flags = [str(f) for f in scan_notebook(nb, source)]
+    sub.flags = [str(f) for f in scan_notebook(nb, source, sub.assignment)]
     return sub

@@ -10,6 +10,8 @@ and reports:
 - tampering: code that assigns to, deletes or patches attributes of ``utils``,
   ``numpy.testing``, builtins, ``sys.modules`` or the test helpers, or rebinds a
   test helper's name;
+- copied: a graded function that, names and layout aside, nearly equals the course's own
+  reference for it (``copies``: the repository is public);
 - suspicious: anything no honest answer in this course needs — IPython's machinery and
   every way to its shell (``get_ipython``, ``exit._ip``, ``__builtins__``, ``sys.modules``,
   the history ``In``/``Out``/``_ih``/``_i3``, magics other than ``%matplotlib`` and
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from ...notebooks import grade_id, is_tests, nbgrader_meta
 from .automagic import _automagic
+from .copies import copied_flags
 from .delegation import _aliases_in, _bound_in, _scan_tree
 from .ipython import TRANSFORM_CELL_CHARS, TRANSFORM_NOTEBOOK_CHARS, _parse, _plain
 from .rules import Flag, _graded_names, _references, _suspicious
@@ -53,8 +56,9 @@ def _source_facts(source_nb) -> tuple[set, dict, set, dict]:
     return kept[1]
 
 
-def scan_notebook(nb, source_nb) -> list[Flag]:
-    """All flags for one submitted notebook, given the instructor's source notebook."""
+def scan_notebook(nb, source_nb, assignment: str | None = None) -> list[Flag]:
+    """All flags for one submitted notebook, given the instructor's source notebook (and,
+    for the ``copied`` flags, its assignment's name)."""
     graded, refs, handed_out, seen = _source_facts(source_nb)
     cells = [(index, grade_id(cell) or f"cell {index + 1}", cell.source,
               cell.source.strip() in handed_out)
@@ -98,4 +102,6 @@ def scan_notebook(nb, source_nb) -> list[Flag]:
         mine += [Flag("suspicious", where, line, f"cell {index + 1} {detail}")
                  for line, detail in code.errors]
         flags += sorted(dict.fromkeys(mine), key=lambda f: f.line)
+    if assignment:
+        found += copied_flags(nb, assignment, graded)
     return found + flags

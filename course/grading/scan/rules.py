@@ -24,7 +24,7 @@ PROTECTED_ROOTS = {"utils", "np", "numpy", "builtins", "__builtins__", "sys", "g
 
 @dataclass(frozen=True)
 class Flag:
-    kind: str  # "delegation", "tampering" or "suspicious"
+    kind: str  # "delegation", "tampering", "copied" or "suspicious"
     cell: str  # the answer cell's grade_id, or "cell N" (1-based) for a cell of the student's
     line: int
     detail: str
