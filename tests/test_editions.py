@@ -305,3 +305,40 @@ def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded,
     assert others == {k: v for k, v in scores["solved"].items() if k != "sigmoid_tests"}
     assert sum(s for s, _ in scores["solved"].values()) == \
         sum(m for _, m in scores["solved"].values())
+
+
+# ------------------------------------- the release notebooks on the ch1-ch3 student edition
+def _run_in(python: Path, nb, folder: Path) -> list[str]:
+    """Execute ``nb`` (as a student runs it: widgets on) in a kernel of ``python``; the
+    errors of cells outside the exercises (their answer and tests cells)."""
+    from jupyter_client.kernelspec import KernelSpec
+    from nbclient import NotebookClient
+
+    from course.notebooks import nbgrader_meta
+
+    client = NotebookClient(nb, timeout=300, allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}})
+    client.km = client.create_kernel_manager()
+    client.km._kernel_spec = KernelSpec(
+        argv=[str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="edition", language="python")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NBGRADER_EXECUTION")}
+    client.execute(env=env)
+    return [f"cell {i}: {o.ename}: {o.evalue[:150]}" for i, c in enumerate(nb.cells)
+            if not (nbgrader_meta(c).get("solution") or nbgrader_meta(c).get("grade"))
+            for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("assignment", sorted(editions.GRADED_ON_EDITION))
+def test_a_release_notebook_runs_on_the_installed_ch1_ch3_edition(installed, assignment):
+    """Blank as handed out and solved, every cell outside the exercises runs: a demo driven by
+    an exercise not done yet, or needing a reference not released yet, says so instead."""
+    from course.notebooks import fill_answers, notebook_path, read
+
+    release = read(notebook_path(ROOT, "release", assignment))
+    solved = fill_answers(release, read(notebook_path(ROOT, "source", assignment)))
+    folder = ROOT / "release" / assignment
+    assert _run_in(installed, release, folder) == []
+    assert _run_in(installed, solved, folder) == []
+    said = "\n".join(o.get("text", "") for c in release.cells for o in c.get("outputs", []))
+    assert "Finish exercise" in said or "runs once the references" in said
