@@ -169,22 +169,6 @@ def strip_module(source: str, names: dict[str, str], module: str) -> str:
     return text + f"\nfrom {dots}_edition import not_released as _not_released  # noqa: E402\n"
 
 
-EDITION_MODULE = '''"""Which edition of utils this is (written by ``python -m course edition``)."""
-
-RELEASED = {released!r}
-WITHHELD = {withheld!r}
-
-
-class NotReleasedError(RuntimeError):
-    """A function of utils that answers an exercise of an assignment still open."""
-
-
-def not_released(qualname: str, assignment: str):
-    raise NotReleasedError(
-        f"{{qualname}} is not in this edition of utils: it is the answer to an exercise of "
-        f"{{assignment}}, whose references are released after its deadline. Use your own "
-        f"function from that notebook instead.")
-'''
 
 
 def build(released, target: Path, source: Path | None = None) -> Path:
@@ -209,7 +193,11 @@ def build(released, target: Path, source: Path | None = None) -> Path:
         else:
             shutil.copyfile(path, dest)
     flat = {f"utils.{m}.{n}": a for m, names in plan.items() for n, a in names.items()}
-    (out / "_edition.py").write_text(EDITION_MODULE.format(released=released, withheld=flat))
+    lines = (source / "_edition.py").read_text().splitlines(keepends=True)
+    first = next(k for k, line in enumerate(lines) if line.startswith("RELEASED = "))
+    last = next(k for k, line in enumerate(lines) if line.startswith("WITHHELD"))
+    lines[first:last + 1] = [f"RELEASED = {released!r}\n", f"WITHHELD = {flat!r}\n"]
+    (out / "_edition.py").write_text("".join(lines))  # which edition this is
     return out
 
 

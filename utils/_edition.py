@@ -1,4 +1,8 @@
-"""Which edition of utils this is: the full one (``python -m course edition`` writes the others)."""
+"""Which edition of utils this is: what it holds, and the error its withheld functions raise.
+
+In the repository it describes the full edition; ``python -m course edition`` rewrites the two
+assignments below for a student edition (``course/editions.py``).
+"""
 
 RELEASED = ["ch1_perceptron", "ch2_mlp", "ch3_backprop", "ch4_optimizers", "ch5_regularization",
             "ch6_gradients", "ch7_rnn_lstm", "case_study_keras"]
