@@ -270,14 +270,18 @@ def test_autograde_sanitizes_before_grades_are_saved_in_every_pipeline():
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute, LimitOutput, SaveAutoGrades
 
+    from course.grading.edition_execute import EditionExecute
     from course.grading.verdicts import DecideCases, ServeCases
 
     nbgraders = Autograde.class_traits()["autograde_preprocessors"].default()
     ours = passes.config(Course(ROOT)).Autograde.autograde_preprocessors  # plain nbgrader autograde
-    # nbgrader's own pipeline, with the hidden cases served and decided around Execute and
-    # the outputs sanitized after LimitOutput
+    # nbgrader's own pipeline, with the hidden cases served and decided around Execute (whose
+    # kernel imports the assignment's edition of utils) and the outputs sanitized after
+    # LimitOutput
     run, at = nbgraders.index(Execute), nbgraders.index(LimitOutput) + 1
-    assert ours == [*nbgraders[:run], ServeCases, Execute, DecideCases, *nbgraders[run + 1:at],
+    assert issubclass(EditionExecute, Execute)
+    assert ours == [*nbgraders[:run], ServeCases, EditionExecute, DecideCases,
+                    *nbgraders[run + 1:at],
                     SanitizeOutputs, *nbgraders[at:]]
     # course grade: its single writer saves every autograded notebook, wherever executed
     score = passes.config(Course(ROOT), "score").Autograde.autograde_preprocessors
