@@ -1,6 +1,6 @@
 """Hidden tests decided outside the student's process (``course.grading.verdicts``).
 
-Unit tests of the kernel's serializer (``utils.observe``), of the verdict on one case and of
+Unit tests of the kernel's serializer (``utils.plain``), of the verdict on one case and of
 the Autograde step that reads the kernel's reports; then a class of chapter 1 graded for
 real, by ``course grade`` and by plain ``nbgrader autograde``: stub answers, the same stubs
 with each of six attacks that earned full marks while hidden tests compared in the kernel,
@@ -22,7 +22,7 @@ from course.grading.verdicts import Case, Result, decide, decide_here, hidden_te
 from course.grading.verdicts.preprocess import NO_DATA, CellCases, cell_cases, decide_cell
 from course.mistakes import Mistake
 from course.notebooks import course_root, fill_answers, grade_id, notebook_path, read
-from utils import observe
+from utils import observe, plain
 from utils.grading import CheckFailed
 
 A = "ch1_perceptron"
@@ -50,7 +50,7 @@ class Peek:
 
 
 def roundtrip(value):
-    return observe.decode(json.loads(json.dumps(observe.encode(value), allow_nan=False)))
+    return plain.decode(json.loads(json.dumps(plain.encode(value), allow_nan=False)))
 
 
 def test_plain_values_cross_exactly():
@@ -68,11 +68,11 @@ def test_plain_values_cross_exactly():
 def test_objects_that_lie_cross_as_what_they_are():
     assert roundtrip(Liar("a")) == "a" and type(roundtrip(Liar("a"))) is str
     for liar in (Peek(), object(), {1: 2}, np.array([object()]), np.array([1j])):
-        assert isinstance(roundtrip(liar), observe.Unreadable), liar
+        assert isinstance(roundtrip(liar), plain.Unreadable), liar
     nested = roundtrip([[[[[[[[[[[[1]]]]]]]]]]]])
     while isinstance(nested, list):
         nested = nested[0]
-    assert isinstance(nested, observe.Unreadable)
+    assert isinstance(nested, plain.Unreadable)
 
 
 # ---------------------------------------------------------------- the verdict on one case

@@ -23,6 +23,8 @@ One module per concept, in chapter order:
     plots        activation curves, decision boundaries, logic gates
     widgets      the interactive widgets, one module per topic (``utils.widgets.*``)
     grading      helpers for the notebooks' test cells
+    observe, plain, blocks  what a hidden test does in a grading kernel: call the student's
+                 functions, hand out plain data, stand a correct earlier function in
 
 A student edition of this package (``python -m course edition``) holds the answers of the
 released chapters only: the others raise ``NotReleasedError`` (``_edition`` says which).

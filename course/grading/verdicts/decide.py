@@ -5,7 +5,8 @@ of the first that does not (the teaching message of ``utils.grading``, with the 
 A report that is not what the case asked for (missing calls, malformed data, a value of a
 type the serializer refused) fails with a message saying so; nothing a report holds can
 raise here. ``decide_here`` runs cases in the instructor's own kernel through the same
-plain data. Imports ``utils.grading``, ``utils.observe`` and this package's ``spec``.
+plain data. Imports ``utils.grading``, ``utils.observe``, ``utils.plain`` and this
+package's ``spec``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 
 import numpy as np
 
-from utils import observe
+from utils import observe, plain
 from utils.grading import CheckFailed, assert_close, assert_equal, assert_shape
 
 from .spec import Case, Check, Result
@@ -24,7 +25,7 @@ PLAIN = ("a hidden test accepts plain values only: numbers, strings, NumPy array
 
 
 def _describe(value) -> str:
-    if isinstance(value, observe.Unreadable):
+    if isinstance(value, plain.Unreadable):
         return f"{value!r}, not a value the tests can read ({PLAIN})"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
@@ -46,7 +47,7 @@ def _numeric_leaf(expected) -> bool:
 
 def compare(actual, expected, name: str, kind: str, options: dict) -> None:
     """Raise ``CheckFailed`` unless ``actual`` matches ``expected`` (part by part)."""
-    if isinstance(actual, observe.Unreadable):
+    if isinstance(actual, plain.Unreadable):
         raise CheckFailed(f"{name} is {_describe(actual)}")
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
@@ -105,7 +106,7 @@ def _check(case: Case, check: Check, values: list, calls: list) -> None:
     name = check.name if check.name and check.kind != "holds" else name
     via = check.options.get("via")
     if via is not None:
-        if isinstance(value, observe.Unreadable):
+        if isinstance(value, plain.Unreadable):
             raise CheckFailed(f"{name} is {_describe(value)}")
         try:
             value = via(value)
@@ -115,7 +116,7 @@ def _check(case: Case, check: Check, values: list, calls: list) -> None:
     if check.kind in ("close", "equal"):
         compare(value, check.expected, name, check.kind, check.options)
     elif check.kind == "shape":
-        if isinstance(value, observe.Unreadable):
+        if isinstance(value, plain.Unreadable):
             raise CheckFailed(f"{name} is {_describe(value)}")
         assert_shape(value, check.expected, name)
     elif check.kind == "holds":
@@ -139,7 +140,7 @@ def _check(case: Case, check: Check, values: list, calls: list) -> None:
 
 
 def _after(spec, seen: dict) -> dict:
-    after = observe.decode(seen.get("after"))
+    after = plain.decode(seen.get("after"))
     if not isinstance(after, dict) or not isinstance(after.get("args"), list) or \
             len(after["args"]) != len(spec.args) or not isinstance(after.get("kwargs"), dict):
         raise CheckFailed(f"{spec.label()}: the inputs after the call were not reported")
@@ -187,7 +188,7 @@ def decide(case: Case, report) -> str | None:
             if seen.get("warnings") and not case.warnings_ok:
                 return _with_hint(f"{said} triggers a floating-point problem: "
                                   f"{str(seen['warnings'][0])[:200]}", case.general_hint)
-        values = [observe.decode(seen.get("value")) for seen in calls]
+        values = [plain.decode(seen.get("value")) for seen in calls]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return f"{case.label()}: the kernel's report of this case is malformed"
     for check in case.checks:

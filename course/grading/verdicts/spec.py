@@ -26,7 +26,7 @@ Where the region runs decides what ``hidden`` (``verdicts.hidden``) does:
 * in the instructor's own kernel (the source notebook opened in JupyterLab) ``hidden``
   makes the calls there and decides at once, through the same plain data.
 
-Imports ``utils.observe`` and the standard library only.
+Imports ``utils.plain``, ``utils.blocks`` and the standard library only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from utils import observe
+from utils import blocks, plain
 
 _collecting: list | None = None
 
@@ -72,7 +72,7 @@ class Call:
         def enc(value):
             if isinstance(value, Result):
                 return {"$ref": [value.call, *value.path]}
-            return observe.encode(value)
+            return plain.encode(value)
         return {"fn": self.fn, "var": self.var, "after": self.after, "fresh": self.fresh,
                 "blocks": self.blocks, "args": [enc(a) for a in self.args],
                 "kwargs": {k: enc(v) for k, v in self.kwargs.items()}}
@@ -131,7 +131,7 @@ class Case:
         own call of the case here, while ``module.name`` (the function the reference calls)
         is recorded; in the kernel, the student's ``name`` is then replaced, during this case,
         by a building block that answers those recorded calls with the reference's results
-        and any other call with the student's own function (``observe.Block``).
+        and any other call with the student's own function (``utils.blocks.Block``).
 
         ``elementwise``: ``name`` works element by element (an activation, a step), so the
         block answers any call whose every element the reference computed, whatever the
@@ -213,7 +213,7 @@ class Case:
 
 
 def record(module, name: str, run, elementwise: bool = False) -> dict:
-    """The table of a building block (``observe.Block``): every call of ``module.name`` that
+    """The table of a building block (``utils.blocks.Block``): every call of ``module.name`` that
     ``run()`` makes (``module.name`` is wrapped while it runs), by call or by element."""
     import inspect
 
@@ -226,13 +226,13 @@ def record(module, name: str, run, elementwise: bool = False) -> dict:
 
     def recorder(*args, **kwargs):
         result = original(*args, **kwargs)
-        calls.setdefault(observe.block_key(args, kwargs, signature), observe.encode(result))
-        found = observe.elements(args, kwargs, signature) if elementwise else None
+        calls.setdefault(blocks.block_key(args, kwargs, signature), plain.encode(result))
+        found = blocks.elements(args, kwargs, signature) if elementwise else None
         if found is not None:
             shape, keys = found
             flat = np.broadcast_to(np.asarray(result), shape).reshape(-1)
             for key, value in zip(keys, flat, strict=True):
-                values.setdefault(key, observe.encode(value.item()))
+                values.setdefault(key, plain.encode(value.item()))
         return result
 
     setattr(module, name, recorder)
@@ -270,5 +270,5 @@ def collect(region: str) -> list[Case]:
 
 
 def payload(cases: list[Case]) -> str:
-    """What the kernel gets: each case's calls and inputs, packed (``observe.pack``)."""
-    return observe.pack([case.wire(i) for i, case in enumerate(cases)])
+    """What the kernel gets: each case's calls and inputs, packed (``plain.pack``)."""
+    return plain.pack([case.wire(i) for i, case in enumerate(cases)])
