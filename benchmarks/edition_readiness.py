@@ -15,10 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
-
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,32 +25,12 @@ from course.notebooks import fill_answers, notebook_path, read  # noqa: E402
 
 
 def run(assignment: str, full: bool) -> tuple[float, list[str]]:
-    """(seconds, the failing cells outside the exercises) of the solved notebook."""
+    """(seconds, the failing cells) of the solved notebook on its student edition."""
     release = read(notebook_path(ROOT, "release", assignment))
     nb = fill_answers(release, read(notebook_path(ROOT, "source", assignment)))
     folder = editions.cached(editions.ORDER if full else editions.released_before(assignment))
-    env = dict(os.environ, PYTHONPATH=str(folder))
-    env.pop("NBGRADER_EXECUTION", None)  # as in JupyterLab: figures and widgets drawn
-    client = NotebookClient(nb, timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(ROOT / "release" / assignment)}})
-    client.km = client.create_kernel_manager()
-    client.start_new_kernel(env=env)
-    client.start_new_kernel_client()
-    start = time.perf_counter()
-    try:
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
-    finally:
-        seconds = time.perf_counter() - start
-        client._cleanup_kernel()
-    failures = []
-    for index, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                what = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-                failures.append(f"{what}: {out.ename}: {out.evalue.splitlines()[0][:110]}")
-    return seconds, failures
+    seconds, errors = editions.run_as_student(nb, ROOT / "release" / assignment, edition=folder)
+    return seconds, [f"{where}: {message}" for where, _, message in errors]
 
 
 def main() -> None:

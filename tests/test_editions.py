@@ -125,12 +125,14 @@ def test_released_references_are_in_the_edition_unchanged(installed):
         print(json.dumps({n: inspect.getsource(getattr(utils.mlp, n))
                           for n in ("dense_forward", "backward", "init_parameters")}))
     """)
+    import inspect
+
     import utils
 
     for name, text in found.items():
         if name == "init_parameters":
             continue  # released, but it draws with ch6's initialisers (which are stubs)
-        assert text == __import__("inspect").getsource(getattr(utils.mlp, name))
+        assert text == inspect.getsource(getattr(utils.mlp, name))
 
 
 # a route reviewers found to hand an exercise to utils, per assignment whose grading kernel
@@ -309,24 +311,9 @@ def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded,
 
 # ------------------------------------- the release notebooks on the ch1-ch3 student edition
 def _run_in(python: Path, nb, folder: Path) -> list[str]:
-    """Execute ``nb`` (as a student runs it: widgets on) in a kernel of ``python``; the
-    errors of cells outside the exercises (their answer and tests cells)."""
-    from jupyter_client.kernelspec import KernelSpec
-    from nbclient import NotebookClient
-
-    from course.notebooks import nbgrader_meta
-
-    client = NotebookClient(nb, timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(folder)}})
-    client.km = client.create_kernel_manager()
-    client.km._kernel_spec = KernelSpec(
-        argv=[str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        display_name="edition", language="python")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NBGRADER_EXECUTION")}
-    client.execute(env=env)
-    return [f"cell {i}: {o.ename}: {o.evalue[:150]}" for i, c in enumerate(nb.cells)
-            if not (nbgrader_meta(c).get("solution") or nbgrader_meta(c).get("grade"))
-            for o in c.get("outputs", []) if o.output_type == "error"]
+    """The errors of cells outside the exercises when ``nb`` runs in a kernel of ``python``."""
+    return [f"{where}: {message}" for where, exercise, message
+            in editions.run_as_student(nb, folder, python=str(python))[1] if not exercise]
 
 
 @pytest.mark.parametrize("assignment", sorted(editions.GRADED_ON_EDITION))
