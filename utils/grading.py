@@ -166,8 +166,9 @@ def builds_on(earlier: str, check) -> bool:
         check()
         return True
     except Exception:  # noqa: BLE001 -- whatever is wrong with it, its own test says
-        print(f"(This check is skipped while your {earlier} fails its own test. When graded,"
-              f" this exercise gets a correct {earlier}: a slip there costs only its exercise.)")
+        print(f"(These checks wait for your {earlier}, which does not pass its own test yet: fix"
+              f" it first. When graded, this exercise is given a correct {earlier}, so a slip"
+              " there costs only its own exercise.)")
         return False
 
 
