@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course import editions  # noqa: E402
+from course.as_student import run_as_student  # noqa: E402
 from course.notebooks import fill_answers, notebook_path, read  # noqa: E402
 
 
@@ -29,7 +30,7 @@ def run(assignment: str, full: bool) -> tuple[float, list[str]]:
     release = read(notebook_path(ROOT, "release", assignment))
     nb = fill_answers(release, read(notebook_path(ROOT, "source", assignment)))
     folder = editions.cached(editions.ORDER if full else editions.released_before(assignment))
-    seconds, errors = editions.run_as_student(nb, ROOT / "release" / assignment, edition=folder)
+    seconds, errors = run_as_student(nb, ROOT / "release" / assignment, edition=folder)
     return seconds, [f"{where}: {message}" for where, _, message in errors]
 
 

@@ -18,8 +18,8 @@ The grading kernel of assignment A imports ``edition_for(A)``: the assignments r
 in course order, so handing an exercise of A to ``utils`` fails because its answer is absent
 (for the assignments in ``GRADED_ON_EDITION``: those whose notebook runs on that edition).
 
-Standard library only, and nbclient for ``run_as_student``; it imports nothing of the course
-(``shard``, the command line, the tests and ``benchmarks/edition_readiness.py`` use it).
+Standard library only; it imports nothing of the course (``shard``, the command line, the tests
+and ``course.as_student`` use it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -280,47 +279,3 @@ def wheel(released, out_dir: Path, version: str = "1.0") -> Path:
             archive.writestr(zipfile.ZipInfo(path, date_time=(2026, 1, 1, 0, 0, 0)), data,
                              zipfile.ZIP_DEFLATED)
     return target
-
-
-def run_as_student(nb, folder: Path, *, edition: Path | None = None,
-                   python: str | None = None) -> tuple[float, list[tuple[str, bool, str]]]:
-    """Execute ``nb`` in place, top to bottom, as a student runs it in JupyterLab (figures
-    and widgets on, ``NBGRADER_EXECUTION`` unset), in ``folder``, in a kernel of ``python``
-    (default: this interpreter) that imports ``edition``'s utils (a folder from ``cached``;
-    default: the one ``python`` has installed). Returns the seconds the cells took and each
-    error as (grade_id or "cell N", whether it is an exercise's answer or tests cell,
-    "Name: message")."""
-    import time
-
-    from jupyter_client.kernelspec import KernelSpec
-    from nbclient import NotebookClient
-
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NBGRADER_EXECUTION")}
-    if edition is not None:
-        env["PYTHONPATH"] = str(edition)
-    client = NotebookClient(nb, timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(folder)}})
-    client.km = client.create_kernel_manager()
-    client.km._kernel_spec = KernelSpec(
-        argv=[python or sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        display_name="student", language="python")
-    client.start_new_kernel(env=env)
-    client.start_new_kernel_client()
-    start = time.perf_counter()
-    try:
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
-    finally:
-        seconds = time.perf_counter() - start
-        client._cleanup_kernel()
-    errors = []
-    for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                first = (out.evalue or "").splitlines()[:1]
-                errors.append((meta.get("grade_id") or f"cell {index}",
-                               bool(meta.get("solution") or meta.get("grade")),
-                               f"{out.ename}: {first[0][:150] if first else ''}"))
-    return seconds, errors

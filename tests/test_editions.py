@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from course import editions
+from course.as_student import run_as_student
 
 ROOT = Path(__file__).resolve().parents[1]
 EARLY = ["ch1_perceptron", "ch2_mlp", "ch3_backprop"]
@@ -313,7 +314,7 @@ def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded,
 def _run_in(python: Path, nb, folder: Path) -> list[str]:
     """The errors of cells outside the exercises when ``nb`` runs in a kernel of ``python``."""
     return [f"{where}: {message}" for where, exercise, message
-            in editions.run_as_student(nb, folder, python=str(python))[1] if not exercise]
+            in run_as_student(nb, folder, python=str(python))[1] if not exercise]
 
 
 @pytest.mark.parametrize("assignment", sorted(editions.GRADED_ON_EDITION))
