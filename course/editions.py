@@ -58,7 +58,8 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
         "graph": ("Value",),
     },
     "ch4_optimizers": {
-        "optim": ("update_parameters_with_gd", "random_mini_batches", "initialize_velocity",
+        "optim": ("_zeros_like", "update_parameters_with_gd", "random_mini_batches",
+                  "initialize_velocity",
                   "update_parameters_with_momentum", "initialize_adagrad",
                   "update_parameters_with_adagrad", "initialize_rmsprop",
                   "update_parameters_with_rmsprop", "initialize_adam", "_adam_moments",
@@ -94,7 +95,8 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # tests must then use no reference of its own exercises (docs/instructor_guide.md says how).
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
-GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch7_rnn_lstm"})
+GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch4_optimizers",
+                                                "ch7_rnn_lstm"})
 
 
 def utils_root() -> Path:
@@ -131,20 +133,31 @@ def withheld(released) -> dict[str, dict[str, str]]:
     return out
 
 
+def _forward(args: ast.arguments) -> str:
+    """The call that passes a signature's arguments on unchanged: ``a, b, *rest, k=k, **kw``."""
+    parts = [a.arg for a in args.posonlyargs + args.args]
+    parts += [f"*{args.vararg.arg}"] if args.vararg else []
+    parts += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
+    parts += [f"**{args.kwarg.arg}"] if args.kwarg else []
+    return ", ".join(parts)
+
+
 def _stub(node: ast.FunctionDef | ast.ClassDef, qualname: str, assignment: str) -> str:
     """The text that replaces a withheld definition: same signature, a one-line summary, and
-    a body that raises ``NotReleasedError``."""
+    a body that calls the student's own function given to ``utils.use`` (``_edition.
+    stand_in``), or raises ``NotReleasedError`` when there is none."""
     doc = (ast.get_docstring(node) or "").strip()
     summary = (doc.splitlines()[0] if doc else qualname).replace('"', "'").rstrip("\\")
     note = (f'r"""{summary}\n\n    Withheld in this edition of utils: it answers an exercise '
             f'of {assignment}.\n    """')  # raw: a summary's backslashes stay as written
-    call = f"_not_released({qualname!r}, {assignment!r})"
+    call = f"_stand_in({qualname!r}, {assignment!r})"
     if isinstance(node, ast.ClassDef):
-        return (f"class {node.name}:\n    {note}\n\n    def __init__(self, *args, **kwargs):\n"
-                f"        {call}\n")
+        return (f"class {node.name}:\n    {note}\n\n    def __new__(cls, *args, **kwargs):\n"
+                f"        return {call}(*args, **kwargs)\n")
     keyword = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
     returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-    return f"{keyword} {node.name}({ast.unparse(node.args)}){returns}:\n    {note}\n    {call}\n"
+    return (f"{keyword} {node.name}({ast.unparse(node.args)}){returns}:\n    {note}\n"
+            f"    return {call}({_forward(node.args)})\n")
 
 
 def strip_module(source: str, names: dict[str, str], module: str) -> str:
@@ -167,7 +180,7 @@ def strip_module(source: str, names: dict[str, str], module: str) -> str:
         lines[start:node.end_lineno] = [stub]
     text = "".join(lines).rstrip("\n") + "\n"
     dots = "." * (module.count(".") + 1)  # utils.widgets.rnn imports from ..
-    return text + f"\nfrom {dots}_edition import not_released as _not_released  # noqa: E402\n"
+    return text + f"\nfrom {dots}_edition import stand_in as _stand_in  # noqa: E402\n"
 
 
 

@@ -27,7 +27,8 @@ One module per concept, in chapter order:
                  functions, hand out plain data, stand a correct earlier function in
 
 A student edition of this package (``python -m course edition``) holds the answers of the
-released chapters only: the others raise ``NotReleasedError`` (``_edition`` says which).
+released chapters only: the others raise ``NotReleasedError`` (``_edition`` says which) until
+the student hands over their own with ``utils.use(function)``; then utils runs on theirs.
 
 The most used names are re-exported here, so ``utils.sigmoid`` and
 ``utils.activations.sigmoid`` are the same function.
@@ -56,7 +57,7 @@ from . import (
     widgets,
     worked_example,
 )
-from ._edition import NotReleasedError
+from ._edition import NotReleasedError, use
 from .activations import (
     ACTIVATIONS,
     bipolar_step,
@@ -86,5 +87,5 @@ __all__ = [
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",
-    "NotReleasedError",
+    "NotReleasedError", "use",
 ]

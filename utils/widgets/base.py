@@ -74,6 +74,7 @@ class Widget:
     dpi: int = 80
     subplots: tuple = (1, 1)
     backgrounds_kept: int = 16  # cached backgrounds (a student often goes back and forth)
+    needs: str = "the exercises above"  # what a control needing unfinished work asks for
 
     def __init__(self) -> None:
         import ipywidgets as w
@@ -153,8 +154,16 @@ class Widget:
         return _png(self.canvas)
 
     def update(self, change=None) -> None:
-        """Recompute and redraw for the current controls, then render the figure."""
-        self.redraw()
+        """Recompute and redraw for the current controls, then render the figure. A control
+        that needs an exercise not yet done (``needs``) says so under the figure."""
+        try:
+            self.redraw()
+        except (NotImplementedError, RuntimeError) as exc:
+            message = _not_yet(exc, self.needs)
+            if message is None or change is None:  # when built: show() says it instead
+                raise
+            self.summary.value = f"<i>{message}</i>"
+            return
         if not self._laid_out:  # the layout barely moves between updates and costs ~0.1 s
             self.figure.tight_layout()
             self._laid_out = True
@@ -170,8 +179,9 @@ def _not_yet(exc: BaseException, what: str) -> str | None:
     from .._edition import NotReleasedError
 
     if isinstance(exc, NotReleasedError):
-        return (f"This runs once the references it needs are released: {str(exc).split(':')[0]}."
-                " Your own functions in this notebook are what is graded.")
+        name = str(exc).split(":")[0].split(" ")[0]
+        return (f"This needs your own {name.rsplit('.', 1)[-1]}: finish {what}, then run the "
+                f"cell that hands it to utils (utils.use) again.")
     if isinstance(exc, NotImplementedError):
         return f"Finish {what}: this runs on your own code."
     return None
@@ -208,7 +218,10 @@ def show(widget_class, *args, needs: str | None = None, **kwargs):
     if not interactive_enabled():
         return None
     try:
-        return widget_class(*args, **kwargs).widget
+        widget = widget_class.__new__(widget_class)
+        widget.needs = needs or Widget.needs
+        widget.__init__(*args, **kwargs)
+        return widget.widget
     except (NotImplementedError, RuntimeError) as exc:
         message = _not_yet(exc, needs or "the exercises above")
         if message is None:

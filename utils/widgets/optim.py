@@ -104,15 +104,21 @@ class LearningRateExplorer(Widget):
         self.summary.value = f"{c['optimizer']}, learning rate {c['lr']:.3g}: {status}"
 
 
+NEEDS = "the optimizer exercises (1 to 5) to drive this widget"
+
+
 def learning_rate_explorer(surface="ravine"):
-    """Show the learning-rate explorer (returns the widget; ``None`` under nbgrader)."""
-    return show(LearningRateExplorer, surface)
+    """Show the learning-rate explorer (returns the widget; ``None`` under nbgrader). In a
+    student edition it steps with the student's optimizers (``utils.use``)."""
+    return show(LearningRateExplorer, surface, needs=NEEDS)
 
 
 class OptimizerRace(Widget):
     """The same network on two moons trained by several optimisers, same start and
     same mini-batches (``utils.training.train``): loss curves side by side. The second
     feature can be scaled up, which turns the loss into a ravine (chapter 4, section 7).
+    The weights start as ``method`` draws them (``utils.mlp.init_parameters``): uniform in
+    [-0.5, 0.5] by default, as chapter 4 does before chapter 6's Xavier and He.
     """
 
     figsize = (6.0, 3.2)
@@ -122,11 +128,11 @@ class OptimizerRace(Widget):
 
     def __init__(self, optimizers=("gd", "momentum", "rmsprop", "adam"), lr=0.01, epochs=30,
                  n=160, seed=0, layer_dims=(2, 8, 1), activations=("tanh", "sigmoid"),
-                 mini_batch_size=32, scale=10.0):
+                 mini_batch_size=32, scale=10.0, method="uniform"):
         self.initial = {"optimizers": tuple(optimizers), "lr": lr, "scale": scale}
         self.epochs, self.seed = epochs, seed
         self.layer_dims, self.activations = list(layer_dims), list(activations)
-        self.mini_batch_size = mini_batch_size
+        self.mini_batch_size, self.method = mini_batch_size, method
         self.X, self.y = two_moons(n, seed=seed)
         super().__init__()
 
@@ -149,7 +155,7 @@ class OptimizerRace(Widget):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 _, self._histories[key] = train(
                     X, self.y, self.layer_dims, self.activations, "bce", name, lr, self.epochs,
-                    mini_batch_size=self.mini_batch_size, seed=self.seed)
+                    mini_batch_size=self.mini_batch_size, seed=self.seed, method=self.method)
         return self._histories[key]
 
     def redraw(self) -> None:
@@ -185,5 +191,6 @@ class OptimizerRace(Widget):
 
 
 def optimizer_race():
-    """Show the optimizer race (returns the widget; ``None`` under nbgrader)."""
-    return show(OptimizerRace)
+    """Show the optimizer race (returns the widget; ``None`` under nbgrader). In a student
+    edition it trains with the student's optimizers and mini-batches (``utils.use``)."""
+    return show(OptimizerRace, needs=NEEDS)
