@@ -236,6 +236,52 @@ def test_a_grading_edition_holds_the_earlier_chapters_references():
     assert "[[0.5 0.5]\n [0.5 0.5]] 0.5" in done.stdout
 
 
+def test_utils_use_makes_a_student_edition_run_on_the_students_own_functions():
+    """A withheld function's stub calls the student's own function once it is handed over:
+    the training loop, the 2-D paths and a class (graph.Value) then run on it, mistakes and
+    all. Where utils holds the reference it keeps its own; a bad hand-over says what is wrong."""
+    folder = editions.cached(editions.released_before("ch3_backprop"))
+    script = textwrap.dedent("""
+        import json, numpy as np, utils
+        out = {}
+        try:
+            utils.optim.optimize_2d("ravine", "gd", 0.1, steps=3)
+        except utils.NotReleasedError as exc:
+            out["before"] = str(exc)
+
+        def update_parameters_with_gd(parameters, grads, learning_rate):  # a slip: adds
+            return {k: v + learning_rate * grads["d" + k] for k, v in parameters.items()}
+
+        out["plugged"] = utils.use(update_parameters_with_gd)
+        out["path"] = utils.optim.optimize_2d("ravine", "gd", 0.01, steps=2)["path"].tolist()
+
+        class Value:
+            def __init__(self, data):
+                self.data = data
+
+        out["class"] = utils.use(Value) == ["utils.graph.Value"] and utils.graph.Value(3).data
+        out["released"] = utils.use(utils.sigmoid)  # ch1 is released: utils keeps its own
+        out["keyword"] = utils.use(**{"optim.random_mini_batches": lambda X, Y, size, seed: []})
+        for bad in ((3,), ()):
+            try:
+                utils.use(*bad, **({} if bad else {"optim.adam": 3}))
+            except ValueError as exc:
+                out.setdefault("bad", []).append(str(exc))
+        print(json.dumps(out))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(folder)}, cwd="/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert "utils.use(update_parameters_with_gd)" in out["before"]
+    assert out["plugged"] == ["utils.optim.update_parameters_with_gd"]
+    # the ravine's gradient at (-8, 1) is (-0.8, 10): the slipped step climbs it
+    assert out["path"][1] == pytest.approx([-8 - 0.01 * 0.8, 1 + 0.01 * 10])
+    assert out["class"] == 3 and out["released"] == []
+    assert out["keyword"] == ["utils.optim.random_mini_batches"]
+    assert len(out["bad"]) == 2 and all("utils.use takes your functions" in m for m in out["bad"])
+
+
 def test_the_edition_command_says_what_is_wrong():
     done = subprocess.run([sys.executable, "-m", "course", "edition", "--released", "ch9"],
                           capture_output=True, text=True, cwd=ROOT)

@@ -120,6 +120,41 @@ def test_learning_rate_explorer_shows_divergence_as_such(monkeypatch, strict_flo
     assert widgets.learning_rate_explorer() is None
 
 
+def test_a_control_that_needs_unfinished_work_says_so_under_the_figure(monkeypatch):
+    """In a student edition the race trains with the student's optimizers: choosing one not
+    written yet (NotImplementedError) or not handed to utils (NotReleasedError) puts a line
+    under the figure; a real error in the student's code still surfaces."""
+    from utils._edition import not_released
+    from utils.widgets import optim as race_module
+
+    real_train = race_module.train
+
+    def train(X, y, dims, activations, loss, name, *args, **kwargs):
+        if name == "adamw":
+            not_released("utils.optim.update_parameters_with_adamw", "ch4_optimizers")
+        if name == "adagrad":
+            raise NotImplementedError("Exercise 4")
+        if name == "momentum":
+            raise KeyError("dW1")
+        return real_train(X, y, dims, activations, loss, name, *args, **kwargs)
+
+    monkeypatch.setattr(race_module, "train", train)
+    race = race_module.OptimizerRace(optimizers=("gd",), epochs=2, n=32)
+    race.needs = race_module.NEEDS
+    race.controls["optimizers"].value = ("gd", "adamw")
+    assert race.summary.value == (
+        "<i>This needs your own update_parameters_with_adamw: finish the optimizer exercises "
+        "(1 to 5) to drive this widget, then run the cell that hands it to utils (utils.use) "
+        "again.</i>")
+    race.controls["optimizers"].value = ("adagrad",)
+    assert race.summary.value == ("<i>Finish the optimizer exercises (1 to 5) to drive this "
+                                  "widget: this runs on your own code.</i>")
+    race.controls["optimizers"].value = ("gd",)
+    assert race.summary.value.startswith("loss after 2 epochs: gd")
+    with pytest.raises(KeyError):
+        race.controls["optimizers"].value = ("momentum",)
+
+
 def test_optimizer_race_trains_the_chosen_optimizers(monkeypatch):
     race = widgets.OptimizerRace(optimizers=("gd", "adam"), lr=0.01, epochs=5, n=64)
     assert set(race.histories) == {"gd", "adam"}
