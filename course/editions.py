@@ -85,7 +85,8 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
                       "lstm_step_forward", "lstm_step_backward", "lstm_forward"),
     },
     "case_study_keras": {
-        "frameworks": ("to_keras_weights", "dense_model"),
+        # dense_model stays: it builds a model; loading weights goes through to_keras_weights
+        "frameworks": ("to_keras_weights",),
     },
 }
 
@@ -96,7 +97,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
 GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch4_optimizers",
-                                                "ch7_rnn_lstm"})
+                                                "ch7_rnn_lstm", "case_study_keras"})
 
 
 def utils_root() -> Path:

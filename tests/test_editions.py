@@ -102,7 +102,7 @@ def test_the_installed_edition_holds_no_code_of_an_unreleased_chapter(installed)
     assert set(found["sources"]) == set(bodies)
     assert "utils.optim.update_parameters_with_adam" in bodies  # ch4 ...
     assert "utils.rnn_cells.rnn_step_forward" in bodies  # ... to ch7
-    assert "utils.frameworks.dense_model" in bodies  # and the case study
+    assert "utils.frameworks.to_keras_weights" in bodies  # and the case study
     assert sum(map(len, bodies.values())) > 200  # lines to look for: most of the answers
     assert not any(name.startswith(("utils.activations.", "utils.mlp.", "utils.losses."))
                    for name in bodies)  # ch1-ch3's references stay
@@ -194,8 +194,10 @@ ROUTES = {
             args[0], utils.rnn.init_rnn(1, 1, 1, seed=0), "rnn"))
     """,
     "case_study_keras": """
-        attempt("dense_model", lambda: utils.frameworks.dense_model([4, 2, 1],
-                                                                    ["sigmoid", "sigmoid"]))
+        ex = utils.mlp.WORKED_EXAMPLE  # load_worked_example through the model builder
+        attempt("dense_model with weights", lambda: utils.frameworks.dense_model(
+            [4, 2, 1], "sigmoid", {"W1": ex.W_hidden, "b1": ex.b_hidden, "W2": ex.W_out,
+                                   "b2": ex.b_out}))
     """,
 }
 
@@ -360,22 +362,29 @@ def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded,
 
 
 # ------------------------------------- the release notebooks on the ch1-ch3 student edition
-def _run_in(python: Path, nb, folder: Path) -> list[str]:
-    """The errors of cells outside the exercises when ``nb`` runs in a kernel of ``python``."""
+def _run_in(python: Path, nb, folder: Path, edition: Path | None = None) -> list[str]:
+    """The errors of cells outside the exercises when ``nb`` runs in a kernel of ``python``
+    (importing ``edition``, or else the utils ``python`` has installed)."""
     return [f"{where}: {message}" for where, exercise, message
-            in run_as_student(nb, folder, python=str(python))[1] if not exercise]
+            in run_as_student(nb, folder, edition=edition, python=str(python))[1]
+            if not exercise]
 
 
 @pytest.mark.parametrize("assignment", sorted(editions.GRADED_ON_EDITION))
-def test_a_release_notebook_runs_on_the_installed_ch1_ch3_edition(installed, assignment):
-    """Blank as handed out and solved, every cell outside the exercises runs: a demo driven by
-    an exercise not done yet, or needing a reference not released yet, says so instead."""
+def test_a_release_notebook_runs_on_its_students_edition(installed, assignment):
+    """Blank as handed out and solved, every cell outside the exercises runs on the edition a
+    student of the assignment has (the chapters before it released; for ch4, the ch1-ch3 wheel
+    installed in a fresh virtual environment): a demo driven by an exercise not done yet says
+    so instead."""
     from course.notebooks import fill_answers, notebook_path, read
 
+    before = editions.released_before(assignment)
+    python, edition = ((installed, None) if before == EARLY
+                       else (Path(sys.executable), editions.cached(before)))
     release = read(notebook_path(ROOT, "release", assignment))
     solved = fill_answers(release, read(notebook_path(ROOT, "source", assignment)))
     folder = ROOT / "release" / assignment
-    assert _run_in(installed, release, folder) == []
-    assert _run_in(installed, solved, folder) == []
+    assert _run_in(python, release, folder, edition) == []
+    assert _run_in(python, solved, folder, edition) == []
     said = "\n".join(o.get("text", "") for c in release.cells for o in c.get("outputs", []))
-    assert "finish exercise" in said.lower() or "needs your own" in said
+    assert "finish exercise" in said.lower() or "write yours and hand it to utils" in said

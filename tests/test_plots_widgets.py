@@ -143,9 +143,9 @@ def test_a_control_that_needs_unfinished_work_says_so_under_the_figure(monkeypat
     race.needs = race_module.NEEDS
     race.controls["optimizers"].value = ("gd", "adamw")
     assert race.summary.value == (
-        "<i>This needs your own update_parameters_with_adamw: finish the optimizer exercises "
-        "(1 to 5) to drive this widget, then run the cell that hands it to utils (utils.use) "
-        "again.</i>")
+        "<i>This needs update_parameters_with_adamw, an exercise of ch4_optimizers: write yours "
+        "and hand it to utils with utils.use(update_parameters_with_adamw), then run this again "
+        "(or wait for that chapter's references).</i>")
     race.controls["optimizers"].value = ("adagrad",)
     assert race.summary.value == ("<i>Finish the optimizer exercises (1 to 5) to drive this "
                                   "widget: this runs on your own code.</i>")

@@ -179,9 +179,12 @@ def _not_yet(exc: BaseException, what: str) -> str | None:
     from .._edition import NotReleasedError
 
     if isinstance(exc, NotReleasedError):
-        name = str(exc).split(":")[0].split(" ")[0]
-        return (f"This needs your own {name.rsplit('.', 1)[-1]}: finish {what}, then run the "
-                f"cell that hands it to utils (utils.use) again.")
+        qualname, _, rest = str(exc).partition(" is not in this edition")
+        name = qualname.rsplit(".", 1)[-1]
+        assignment = rest.split("an exercise of ")[-1].split(",")[0] if rest else "a later chapter"
+        return (f"This needs {name}, an exercise of {assignment}: write yours and hand it to "
+                f"utils with utils.use({name}), then run this again (or wait for that "
+                f"chapter's references).")
     if isinstance(exc, NotImplementedError):
         return f"Finish {what}: this runs on your own code."
     return None
