@@ -71,7 +71,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
                            "dropout_backward", "early_stopping"),
         "normalization": ("batchnorm_forward", "batchnorm_backward", "layernorm_forward",
                           "layernorm_backward", "groupnorm_forward", "instancenorm_forward"),
-        "augmentation": ("translate", "_warp"),
+        "augmentation": ("translate",),  # _warp takes a 2 x 2 matrix: it cannot shift
     },
     "ch6_gradients": {
         "gradients": ("_stack_inputs", "stack_statistics", "gradient_norms_per_layer",
@@ -97,7 +97,8 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
 GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch4_optimizers",
-                                                "ch7_rnn_lstm", "case_study_keras"})
+                                                "ch5_regularization", "ch7_rnn_lstm",
+                                                "case_study_keras"})
 
 
 def utils_root() -> Path:

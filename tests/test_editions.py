@@ -295,15 +295,43 @@ def test_the_edition_command_says_what_is_wrong():
 
 
 # ------------------------------------------- a grading kernel on the edition, for real
-A = "ch1_perceptron"
-# sigmoid handed to the reference's own code in a new function object: no tripwire of
-# check_not_delegated sees a call of utils.sigmoid (a route a list of references misses)
-COPIED_CODE = ("import types\n\n"
-               "return types.FunctionType(utils.activations.sigmoid.__code__, "
-               "vars(utils.activations))(z)")
+# Each route hands one exercise to utils: on the full edition it answers; in the grading kernel,
+# on the edition without the assignment's references, it reaches a stub, so that exercise scores
+# zero and every other one as in the solved notebook. No route is listed anywhere in the course.
+ROUTES_GRADED = {
+    "ch1_perceptron": {
+        # sigmoid handed to the reference's own code in a new function object: no tripwire of
+        # check_not_delegated sees a call of utils.sigmoid (a route a list of references misses)
+        "copied_code": ("sigmoid_answer", 0, "sigmoid_tests", (
+            "import types\n\n"
+            "return types.FunctionType(utils.activations.sigmoid.__code__, "
+            "vars(utils.activations))(z)")),
+    },
+    "ch5_regularization": {
+        "elastic_net_from_utils": ("l1_answer", 2, "elastic_net_tests", (
+            "R = utils.regularization\n"
+            "return l1_ratio * R.l1_penalty(parameters, lambd) + (1 - l1_ratio) * "
+            "R.l2_penalty(parameters, lambd)")),
+        "layernorm_as_batchnorm_of_xT": ("layernorm_answer", 0, "layernorm_forward_tests", (
+            "x = np.asarray(x, dtype=float)\n"
+            "out, _ = utils.normalization.batchnorm_forward(\n"
+            "    x.T, np.ones(len(x)), np.zeros(len(x)), {'mode': 'train', 'eps': eps})\n"
+            "x_hat = out.T\n"
+            "std = np.sqrt(x.var(axis=1, keepdims=True) + eps)\n"
+            "return gamma * x_hat + beta, {'x_hat': x_hat, 'gamma': gamma, 'std': std}")),
+        "dropout_default_argument": ("dropout_answer", 0, "dropout_forward_tests", (
+            "def delegate(A, p, seed, training, _ref=utils.regularization.dropout_forward):\n"
+            "    return _ref(A, p, seed, training)\n\n"
+            "return delegate(A, p, seed, training)")),
+        "l2_copied_code": ("penalties_answer", 0, "l2_penalty_tests", (
+            "import types\n\n"
+            "return types.FunctionType(utils.regularization.l2_penalty.__code__,\n"
+            "                          vars(utils.regularization))(parameters, lambd)")),
+    },
+}
 
 
-def _grade_class(dest: Path) -> dict:
+def _grade_class(dest: Path, assignment: str) -> dict:
     from course import workspace
     from course.mistakes import Mistake
     from course.notebooks import fill_answers, notebook_path, read
@@ -312,30 +340,32 @@ def _grade_class(dest: Path) -> dict:
     out = {}
     for grader in ("course grade", "nbgrader autograde"):
         course = dest / grader.split()[0]
-        workspace.make_course_dir(course, [A])
-        release = read(workspace.generate(course, A))
-        source = read(notebook_path(ROOT, "source", A))
-        workspace.submit(course, A, "solved", fill_answers(release, source))
-        workspace.submit(course, A, "copied_code", fill_answers(release, source, [
-            Mistake("copied code", "sigmoid_answer", (), COPIED_CODE, 0)]))
+        workspace.make_course_dir(course, [assignment])
+        release = read(workspace.generate(course, assignment))
+        source = read(notebook_path(ROOT, "source", assignment))
+        workspace.submit(course, assignment, "solved", fill_answers(release, source))
+        for student, (cell, region, _, code) in ROUTES_GRADED[assignment].items():
+            workspace.submit(course, assignment, student, fill_answers(release, source, [
+                Mistake(student, cell, (), code, region)]))
         if grader == "course grade":
             command = [sys.executable, "-m", "course", "--root", str(course), "grade",
                        "--workers", "2"]
         else:
-            command = ["nbgrader", "autograde", A, "--force"]
+            command = ["nbgrader", "autograde", assignment, "--force"]
         done = subprocess.run(command, capture_output=True, text=True, cwd=course, env=env,
-                              timeout=900)
+                              timeout=1200)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        out[grader] = workspace.scores(course, A)
+        out[grader] = workspace.scores(course, assignment)
     return out
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return _grade_class(tmp_path_factory.mktemp("graded"))
+@pytest.fixture(scope="module", params=sorted(ROUTES_GRADED))
+def graded(request, tmp_path_factory):
+    return request.param, _grade_class(tmp_path_factory.mktemp("graded"), request.param)
 
 
-def test_the_route_answers_on_the_full_edition():
+def test_the_routes_answer_on_the_full_edition():
+    """What the graded routes would get on the full edition: the reference's answers."""
     import types
 
     import numpy as np
@@ -344,21 +374,26 @@ def test_the_route_answers_on_the_full_edition():
 
     z = np.array([-3.0, 0.0, 2.5])
     copied = types.FunctionType(utils.activations.sigmoid.__code__, vars(utils.activations))
-    assert np.array_equal(copied(z), utils.sigmoid(z))  # what the kernel would hand in
+    assert np.array_equal(copied(z), utils.sigmoid(z))
+    R, x = utils.regularization, np.arange(6.0).reshape(2, 3)
+    P = {"W1": x, "b1": np.ones(3)}
+    assert 0.3 * R.l1_penalty(P, 0.1) + 0.7 * R.l2_penalty(P, 0.1) == pytest.approx(
+        R.elastic_net_penalty(P, 0.1, 0.3))
+    out, _ = utils.normalization.batchnorm_forward(x.T, np.ones(2), np.zeros(2), {"mode": "train"})
+    assert np.allclose(out.T, utils.normalization.layernorm_forward(x, np.ones(3), np.zeros(3))[0])
 
 
 @pytest.mark.parametrize("grader", ["course grade", "nbgrader autograde"])
 def test_a_kernel_graded_on_its_edition_cannot_hand_an_exercise_to_utils(graded, grader):
-    scores = graded[grader]
-    assert A in editions.GRADED_ON_EDITION
-    # the reference's code in a function object of its own: on the edition it is a stub, so the
-    # exercise scores zero, and every other cell as the solved notebook's
-    assert scores["solved"]["sigmoid_tests"][0] > 0
-    assert scores["copied_code"]["sigmoid_tests"][0] == 0.0
-    others = {k: v for k, v in scores["copied_code"].items() if k != "sigmoid_tests"}
-    assert others == {k: v for k, v in scores["solved"].items() if k != "sigmoid_tests"}
-    assert sum(s for s, _ in scores["solved"].values()) == \
-        sum(m for _, m in scores["solved"].values())
+    assignment, by_grader = graded
+    scores = by_grader[grader]
+    assert assignment in editions.GRADED_ON_EDITION
+    solved = scores["solved"]
+    assert sum(s for s, _ in solved.values()) == sum(m for _, m in solved.values())
+    for student, (_, _, tests, _) in ROUTES_GRADED[assignment].items():
+        assert scores[student][tests][0] == 0.0, (student, scores[student][tests])
+        others = {k: v for k, v in scores[student].items() if k != tests}
+        assert others == {k: v for k, v in solved.items() if k != tests}, student
 
 
 # ------------------------------------- the release notebooks on the ch1-ch3 student edition

@@ -73,11 +73,15 @@ def flip_horizontal(image) -> np.ndarray:
     return _image(image)[:, ::-1].copy()
 
 
-def _warp(image: np.ndarray, source_of) -> np.ndarray:
-    """out[r, c] = image at ``source_of(r, c)`` (rounded), 0 where that falls outside."""
+def _warp(image: np.ndarray, M) -> np.ndarray:
+    """out[r, c] = image at M (r, c) (rounded), both offsets taken from the centre, 0 where
+    that falls outside. M is a 2 x 2 matrix: a linear map keeps the centre where it is, so
+    rotations, zooms and shears go through here and shifts (``translate``) cannot."""
+    M = np.asarray(M, dtype=float)
     H, W = image.shape
     r, c = np.mgrid[0:H, 0:W].astype(float)
-    sr, sc = source_of(r - (H - 1) / 2, c - (W - 1) / 2)
+    r, c = r - (H - 1) / 2, c - (W - 1) / 2
+    sr, sc = M[0, 0] * r + M[0, 1] * c, M[1, 0] * r + M[1, 1] * c
     sr, sc = np.rint(sr + (H - 1) / 2).astype(int), np.rint(sc + (W - 1) / 2).astype(int)
     inside = (sr >= 0) & (sr < H) & (sc >= 0) & (sc < W)
     out = np.zeros_like(image)
@@ -90,20 +94,19 @@ def rotate(image, angle: float) -> np.ndarray:
     a = np.deg2rad(check_number(angle, "angle"))
     # a pixel at (row, col) offset comes from the point rotated back by -angle; rows point
     # down, so a counter-clockwise turn on screen is clockwise in (col, row) coordinates
-    return _warp(_image(image), lambda r, c: (np.cos(a) * r - np.sin(a) * c,
-                                              np.sin(a) * r + np.cos(a) * c))
+    return _warp(_image(image), [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
 
 
 def scale(image, factor: float) -> np.ndarray:
     """Zoom about the centre by ``factor`` (> 1 enlarges, < 1 shrinks)."""
     f = check_number(factor, "factor", low=0.0, low_inclusive=False)
-    return _warp(_image(image), lambda r, c: (r / f, c / f))
+    return _warp(_image(image), [[1 / f, 0.0], [0.0, 1 / f]])
 
 
 def shear(image, k: float) -> np.ndarray:
     """Horizontal shear: row offset r moves right by k r (a slant; k = 0 changes nothing)."""
     k = check_number(k, "k")
-    return _warp(_image(image), lambda r, c: (r, c - k * r))
+    return _warp(_image(image), [[1.0, 0.0], [-k, 1.0]])
 
 
 def crop(image, top: int, left: int, height: int, width: int) -> np.ndarray:

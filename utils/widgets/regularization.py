@@ -21,7 +21,10 @@ class RegularizationPlayground(Widget):
     """A 2-H-1 network on few, noisy two-moons points: L2 strength, dropout rate, batch
     norm and early stopping as controls; decision boundary and train/validation loss.
 
-    Runs are cached per setting, so returning to a setting costs only the drawing.
+    Runs are cached per setting, so returning to a setting costs only the drawing. The
+    weights start as ``method`` draws them: uniform in [-0.5, 0.5] by default (chapter 5
+    comes before chapter 6's Xavier and He). In a student edition the penalties, dropout,
+    batch norm and early stopping are the student's own (``utils.use``).
     """
 
     figsize = (8.6, 3.3)
@@ -29,11 +32,12 @@ class RegularizationPlayground(Widget):
     subplots = (1, 2)
     ACTS = ["tanh", "sigmoid"]
 
-    def __init__(self, hidden=32, epochs=150, n_train=80, n_val=160, seed=3, noise=0.35):
+    def __init__(self, hidden=32, epochs=150, n_train=80, n_val=160, seed=3, noise=0.35,
+                 method="uniform"):
         X, y = two_moons(n_train + n_val, seed=seed, noise=noise)
         self.X_train, self.y_train = X[:n_train], y[:n_train]
         self.X_val, self.y_val = X[n_train:], y[n_train:]
-        self.hidden, self.epochs = hidden, epochs
+        self.hidden, self.epochs, self.method = hidden, epochs, method
         self.runs: dict = {}
         lo, hi = X.min(axis=0) - 0.4, X.max(axis=0) + 0.4
         self.grid = np.meshgrid(np.linspace(lo[0], hi[0], 50), np.linspace(lo[1], hi[1], 50))
@@ -60,7 +64,8 @@ class RegularizationPlayground(Widget):
                                   patience=15 if early else self.epochs + 1)
             params, history = train(self.X_train, self.y_train, [2, self.hidden, 1], self.ACTS,
                                     "bce", "adam", 0.03, self.epochs, seed=0, l2=l2,
-                                    dropout=dropout, batchnorm=batchnorm, callbacks=[watch])
+                                    dropout=dropout, batchnorm=batchnorm, callbacks=[watch],
+                                    method=self.method)
             self.runs[key] = {"params": params, "train": history[1:], "val": watch.val_losses,
                               "best": watch.best_epoch, "stopped": watch.stop_epoch}
         return self.runs[key]
@@ -120,7 +125,8 @@ class RegularizationPlayground(Widget):
 
 def regularization_playground():
     """Show the regularization playground (returns the widget; ``None`` under nbgrader)."""
-    return show(RegularizationPlayground)
+    return show(RegularizationPlayground,
+                needs="the exercises of sections 2 to 7 to drive this playground")
 
 
 class DropoutExplorer(Widget):
@@ -185,4 +191,4 @@ class DropoutExplorer(Widget):
 
 def dropout_explorer():
     """Show the dropout explorer (returns the widget; ``None`` under nbgrader)."""
-    return show(DropoutExplorer)
+    return show(DropoutExplorer, needs="Exercise 3 (dropout_forward) to drive this widget")
