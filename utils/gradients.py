@@ -20,6 +20,7 @@ import numpy as np
 from . import init as _init
 from ._checks import as_float_array, check_int, check_number
 from .activations import get_activation
+from .mlp import dense_backward
 from .normalization import batchnorm_backward, batchnorm_forward
 
 __all__ = ["INITS", "deep_stack", "gradient_norms_per_layer", "stack_statistics",
@@ -74,36 +75,65 @@ def stack_statistics(X, weights, activation: str, residual: bool = False,
     ``residual``: A_l = A_{l-1} + f(Z_l) (square weights); ``batchnorm``: Z_l is batch
     normalised (gamma = 1, beta = 0) before the activation. Loss J = mean over rows of the
     sum of the last layer's outputs.
+
+    Built from the chapters' pieces: the plain stack's norms are ``gradient_norms_per_layer``,
+    a residual layer is ``residual_forward`` / ``residual_backward``, batch norm is chapter
+    5's and the linear part of a layer is chapter 3's ``dense_backward``. So in a student
+    edition it runs on the student's own functions (``utils.use``) and holds no answer.
     """
     X, Ws = _stack_inputs(X, weights, activation)
     if residual and any(W.shape[0] != W.shape[1] for W in Ws):
         raise ValueError("a residual stack needs square weight matrices")
     f, df = get_activation(activation)
-    caches, A = [], X
+    layers, variances, A = [], [], X
     with np.errstate(over="ignore", invalid="ignore"):
         for W in Ws:
-            Z = A @ W
-            bn = None
             if batchnorm:
-                Z, bn = batchnorm_forward(Z, np.ones(W.shape[1]), np.zeros(W.shape[1]),
-                                          {"mode": "train"})
-            caches.append((A, W, Z, bn))
-            A = A + f(Z) if residual else f(Z)
-        variances = [float(np.var(c[0])) for c in caches[1:]] + [float(np.var(A))]
+                ones, zeros = np.ones(W.shape[1]), np.zeros(W.shape[1])
+                Z, bn = batchnorm_forward(A @ W, ones, zeros, {"mode": "train"})
+                layers.append((A, W, Z, bn))
+                A = A + f(Z) if residual else f(Z)
+            elif residual:
+                A, cache = residual_forward(A, W, activation)
+                layers.append(cache)
+            else:
+                A = f(A @ W)
+            variances.append(float(np.var(A)))
+        if not (residual or batchnorm):
+            return {"grad_norms": [float(n) for n in gradient_norms_per_layer(X, Ws, activation)],
+                    "variances": variances}
         dA = np.full(A.shape, 1.0 / X.shape[0])
         norms = []
-        for A_prev, W, Z, bn in reversed(caches):
-            dZ = dA * df(Z)
-            if bn is not None:
-                dZ = batchnorm_backward(dZ, bn)[0]
-            norms.append(float(np.linalg.norm(A_prev.T @ dZ)))
-            dA = dZ @ W.T + (dA if residual else 0.0)
+        for cache in reversed(layers):
+            if batchnorm:
+                A_prev, W, Z, bn = cache
+                dZ = batchnorm_backward(dA * df(Z), bn)[0]
+                linear = (A_prev, W, np.zeros(W.shape[1]), dZ, "linear")
+                d_branch, dW, _ = dense_backward(dZ, linear)
+                dA = dA + d_branch if residual else d_branch
+            else:
+                dA, dW = residual_backward(dA, cache)
+            norms.append(float(np.linalg.norm(dW)))
     return {"grad_norms": norms[::-1], "variances": variances}
 
 
 def gradient_norms_per_layer(X, weights, activation: str) -> list:
     """||dW_l|| for l = 1..L of the plain stack (see the module docstring)."""
-    return stack_statistics(X, weights, activation)["grad_norms"]
+    X, Ws = _stack_inputs(X, weights, activation)
+    f, df = get_activation(activation)
+    caches, A = [], X
+    with np.errstate(over="ignore", invalid="ignore"):
+        for W in Ws:
+            Z = A @ W
+            caches.append((A, W, Z))
+            A = f(Z)
+        dA = np.full(A.shape, 1.0 / X.shape[0])
+        norms = []
+        for A_prev, W, Z in reversed(caches):
+            dZ = dA * df(Z)
+            norms.append(float(np.linalg.norm(A_prev.T @ dZ)))
+            dA = dZ @ W.T
+    return norms[::-1]
 
 
 def residual_forward(x, W, activation: str = "tanh"):

@@ -93,5 +93,8 @@ def gradient_verdict(norms) -> str:
 
 
 def gradient_flow_explorer():
-    """Show the gradient-flow explorer (returns the widget; ``None`` under nbgrader)."""
-    return show(GradientFlowExplorer)
+    """Show the gradient-flow explorer (returns the widget; ``None`` under nbgrader). In a
+    student edition it measures with the student's functions (``utils.use``)."""
+    return show(GradientFlowExplorer,
+                needs="Exercises 1 to 3 (the measurement, Xavier and He, the residual layer) "
+                      "to drive this explorer")
