@@ -2,7 +2,9 @@
 
 Prints, for every source notebook, the wall time of a top-to-bottom run in a fresh kernel
 (as a student runs it, and as nbgrader runs it with NBGRADER_EXECUTION set), next to the
-cost of starting a bare kernel; then the response time of each widget to a control change.
+cost of starting a bare kernel; for the assignments graded on a student edition of utils, also
+the solved notebook run as a student on that edition (its demos then run on the student's own
+functions: ``course.editions``); then the response time of each widget to a control change.
 
     python benchmarks/notebook_runtime.py [--repeat 3] [ASSIGNMENT ...]
 
@@ -20,7 +22,9 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-from course.notebooks import assignments, course_root, notebook_path
+from course import editions
+from course.as_student import run_as_student
+from course.notebooks import assignments, course_root, fill_answers, notebook_path, read
 
 BUDGET = {"case_study_keras": 20.0}  # seconds; every other notebook: 10
 
@@ -39,6 +43,21 @@ def run_notebook(path, grading: bool) -> float:
         os.environ.pop("NBGRADER_EXECUTION", None)
         if saved is not None:
             os.environ["NBGRADER_EXECUTION"] = saved
+
+
+def on_student_edition(root, name: str) -> float | None:
+    """Seconds of the solved notebook's cells, run as a student on the edition of utils a
+    student of ``name`` has (None for an assignment graded on the full edition); an error
+    outside the exercises is a failure of this benchmark."""
+    if name not in editions.GRADED_ON_EDITION:
+        return None
+    release = read(notebook_path(root, "release", name))
+    solved = fill_answers(release, read(notebook_path(root, "source", name)))
+    folder = editions.cached(editions.released_before(name))
+    seconds, errors = run_as_student(solved, root / "release" / name, edition=folder)
+    if errors:
+        raise SystemExit(f"{name} fails on its student edition: {errors}")
+    return seconds
 
 
 def bare_kernel() -> float:
@@ -160,14 +179,18 @@ def main() -> None:
     root = course_root()
     kernel = statistics.median(bare_kernel() for _ in range(args.repeat))
     print(f"bare kernel start + 1 cell: {kernel:.2f} s (median of {args.repeat})")
-    print(f"{'notebook':<18}{'as a student':>14}{'under nbgrader':>16}   budget")
+    print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'notebook':<18}{'as a student':>14}{'under nbgrader':>16}{'edition, cells':>17}"
+          "   budget")
     for name in args.assignments or assignments(root):
         path = notebook_path(root, "source", name)
         student = statistics.median(run_notebook(path, False) for _ in range(args.repeat))
         grading = statistics.median(run_notebook(path, True) for _ in range(args.repeat))
+        edition = on_student_edition(root, name)
         budget = BUDGET.get(name, 10.0)
-        verdict = "OK" if max(student, grading) < budget else "OVER"
-        print(f"{name:<18}{student:>12.2f} s{grading:>14.2f} s   < {budget:g} s {verdict}")
+        verdict = "OK" if max(student, grading, edition or 0.0) < budget else "OVER"
+        shown = f"{edition:>15.2f} s" if edition is not None else f"{'(full)':>17}"
+        print(f"{name:<18}{student:>12.2f} s{grading:>14.2f} s{shown}   < {budget:g} s {verdict}")
     for widget, seconds in (widget_latency().items() if not args.assignments else ()):
         verdict = "OK" if seconds < 0.2 else "OVER"
         print(f"widget {widget}: {1000 * seconds:.0f} ms per control change "
