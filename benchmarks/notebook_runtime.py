@@ -1,10 +1,12 @@
 """Speed figures for the course's budgets (docs: COURSE_DESIGN section 7).
 
-Prints, for every source notebook, the wall time of a top-to-bottom run in a fresh kernel
-(as a student runs it, and as nbgrader runs it with NBGRADER_EXECUTION set), next to the
-cost of starting a bare kernel; for the assignments graded on a student edition of utils, also
-the solved notebook run as a student on that edition (its demos then run on the student's own
-functions: ``course.editions``); then the response time of each widget to a control change.
+Prints, for every assignment, the wall time of a top-to-bottom run: the release notebook with
+the solutions filled in, run as a student runs it (figures and widgets on) on the edition of
+utils a student of that assignment has (``course.editions``; the full edition for the
+assignments not graded on one), cells only; the source notebook in a fresh kernel as an
+instructor runs it (its hidden tests decided in the kernel, as nothing grades it) and as
+nbgrader runs it (NBGRADER_EXECUTION set), kernel start included; next to the cost of
+starting a bare kernel. Then the response time of each widget to a control change.
 
     python benchmarks/notebook_runtime.py [--repeat 3] [ASSIGNMENT ...]
 
@@ -45,15 +47,14 @@ def run_notebook(path, grading: bool) -> float:
             os.environ["NBGRADER_EXECUTION"] = saved
 
 
-def on_student_edition(root, name: str) -> float | None:
-    """Seconds of the solved notebook's cells, run as a student on the edition of utils a
-    student of ``name`` has (None for an assignment graded on the full edition); an error
-    outside the exercises is a failure of this benchmark."""
-    if name not in editions.GRADED_ON_EDITION:
-        return None
+def as_a_student(root, name: str) -> float:
+    """Seconds of the solved release notebook's cells, run as a student on the edition of
+    utils a student of ``name`` has (the full one for an assignment not graded on an edition);
+    an error outside the exercises is a failure of this benchmark."""
     release = read(notebook_path(root, "release", name))
     solved = fill_answers(release, read(notebook_path(root, "source", name)))
-    folder = editions.cached(editions.released_before(name))
+    folder = (editions.cached(editions.released_before(name))
+              if name in editions.GRADED_ON_EDITION else None)
     seconds, errors = run_as_student(solved, root / "release" / name, edition=folder)
     if errors:
         raise SystemExit(f"{name} fails on its student edition: {errors}")
@@ -180,17 +181,18 @@ def main() -> None:
     kernel = statistics.median(bare_kernel() for _ in range(args.repeat))
     print(f"bare kernel start + 1 cell: {kernel:.2f} s (median of {args.repeat})")
     print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'notebook':<18}{'as a student':>14}{'under nbgrader':>16}{'edition, cells':>17}"
-          "   budget")
+    print(f"{'notebook':<18}{'as a student':>14}{'edition':>9}{'source':>10}"
+          f"{'under nbgrader':>16}   budget")
     for name in args.assignments or assignments(root):
         path = notebook_path(root, "source", name)
-        student = statistics.median(run_notebook(path, False) for _ in range(args.repeat))
+        student = statistics.median(as_a_student(root, name) for _ in range(args.repeat))
+        edition = "student" if name in editions.GRADED_ON_EDITION else "full"
+        source = statistics.median(run_notebook(path, False) for _ in range(args.repeat))
         grading = statistics.median(run_notebook(path, True) for _ in range(args.repeat))
-        edition = on_student_edition(root, name)
         budget = BUDGET.get(name, 10.0)
-        verdict = "OK" if max(student, grading, edition or 0.0) < budget else "OVER"
-        shown = f"{edition:>15.2f} s" if edition is not None else f"{'(full)':>17}"
-        print(f"{name:<18}{student:>12.2f} s{grading:>14.2f} s{shown}   < {budget:g} s {verdict}")
+        verdict = "OK" if max(student, grading) < budget else "OVER"
+        print(f"{name:<18}{student:>12.2f} s{edition:>9}{source:>8.2f} s{grading:>14.2f} s"
+              f"   < {budget:g} s {verdict}")
     for widget, seconds in (widget_latency().items() if not args.assignments else ()):
         verdict = "OK" if seconds < 0.2 else "OVER"
         print(f"widget {widget}: {1000 * seconds:.0f} ms per control change "
