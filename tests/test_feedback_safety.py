@@ -423,3 +423,32 @@ def test_course_grade_sanitizes_the_autograded_notebook_and_the_feedback(tmp_pat
     assert all("mathjax" in s.lower() for s in re.findall(r"<script[^>]*>", page))
     assert leak.group(1)[:60] not in page and WITHHELD in page
     assert time.perf_counter() - clock < 300
+
+
+def test_a_later_cell_cannot_rewrite_an_earlier_cells_outputs():
+    """A tests cell's case reports are what it printed while it ran: a later cell's
+    ``update_display`` (or a display with the same id) must not reach back into it, or a
+    student could rewrite an earlier exercise's reports once a later case has handed out a
+    building block's table. Plain nbclient does rewrite; both grading executors do not."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from course.grading.edition_execute import EditionExecute, OutputsWrittenOnce
+    from course.grading.execute.readyclient import ReadyExecute
+
+    cells = ['from IPython.display import display, update_display\n'
+             'display({"text/plain": "reported while the cell ran"}, raw=True, display_id="r")',
+             'update_display({"text/plain": "rewritten later"}, raw=True, display_id="r")\n'
+             'display({"text/plain": "a second display, same id"}, raw=True, display_id="r")']
+
+    def first_output(client_class):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        if client_class is EditionExecute:  # nbgrader's preprocessor: no assignment, no edition
+            client_class(timeout=60, kernel_name="python3").preprocess(nb, {})
+        else:
+            client_class(nb, timeout=60, kernel_name="python3").execute()
+        return nb.cells[0].outputs[0]["data"]["text/plain"]
+
+    assert first_output(NotebookClient) == "a second display, same id"  # the channel is real
+    assert first_output(EditionExecute) == "reported while the cell ran"
+    assert ReadyExecute._update_display_id is OutputsWrittenOnce._update_display_id

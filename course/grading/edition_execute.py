@@ -5,6 +5,12 @@ edition; this preprocessor does the same for nbgrader's own ``nbgrader autograde
 pipeline in ``nbgrader_config.py``): the kernel of assignment A finds
 ``course.editions.edition_for(A)`` first on its path, so the references of A (and of every
 later assignment) are not there to hand an exercise to. Imports ``course.editions``.
+
+``OutputsWrittenOnce`` (for this executor and ``course grade``'s ``ReadyExecute``): a cell's
+outputs are what it printed while it ran. nbclient would otherwise apply a later
+``update_display_data`` (or a second display with the same ``display_id``) to an earlier
+cell's output, so a later cell could rewrite the case reports of an earlier tests cell after
+learning more (a building block's table, say); under grading there is nothing to animate.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ from nbgrader.preprocessors import Execute
 from .. import editions
 
 
-class EditionExecute(Execute):
+class OutputsWrittenOnce:
+    """An executor mixin: no output is changed after its cell has run (display ids ignored)."""
+
+    def _update_display_id(self, display_id: str, msg: dict) -> None:
+        return None
+
+
+class EditionExecute(OutputsWrittenOnce, Execute):
     """``Execute`` with ``PYTHONPATH`` set to the assignment's edition for its kernel."""
 
     async def async_start_new_kernel(self, **kwargs):

@@ -45,6 +45,8 @@ from jupyter_client.utils import ensure_async
 from nbgrader.preprocessors import Execute
 from traitlets import default
 
+from ..edition_execute import OutputsWrittenOnce
+
 RECONNECT_MS = 10  # ZeroMQ's default is 100
 EXIT_POLL_S = 0.005  # jupyter_client's default is 0.1
 END_TIMEOUT_S = 10.0
@@ -129,9 +131,10 @@ class ReadyKernelManager(AsyncKernelManager):
             await self.provisioner.wait()
 
 
-class ReadyExecute(Execute):
+class ReadyExecute(OutputsWrittenOnce, Execute):
     """nbgrader's ``Execute`` on a ``ReadyKernelManager``. (``Execute`` passes its own
-    kernel manager class as an argument, which a config setting would not override.)"""
+    kernel manager class as an argument, which a config setting would not override.) A
+    cell's outputs are written once (``OutputsWrittenOnce``)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", ReadyKernelManager)
