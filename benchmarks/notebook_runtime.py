@@ -105,7 +105,8 @@ def widget_latency(changes: int = 20) -> dict[str, float]:
 
     def stepper_change(i):
         if i % 2:
-            stepper.controls["lr"].value = 0.2 + 0.1 * i  # a new rate: recomputes the run
+            lrs = stepper.controls["lr"].options  # a new rate: reads another recorded run
+            stepper.controls["lr"].value = lrs[i % len(lrs)]
         else:
             stepper.controls["iteration"].value = 1 + i
 

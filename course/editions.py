@@ -55,7 +55,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
         "mlp": ("dense_backward", "backward"),
         "training": ("backward",),
         "gradcheck": ("numerical_gradient", "relative_error", "gradient_check"),
-        "graph": ("Value",),
+        "graph": ("backpropagate",),  # Value builds the graph; the backward pass is withheld
     },
     "ch4_optimizers": {
         "optim": ("_zeros_like", "update_parameters_with_gd", "random_mini_batches",
@@ -96,9 +96,7 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
 # tests must then use no reference of its own exercises (docs/instructor_guide.md says how).
 # The others are graded on the full edition, with ``check_not_delegated`` as their guard.
 # ``COURSE_GRADE_ON_EDITION="ch1_perceptron ..."`` in the grading process adds assignments.
-GRADED_ON_EDITION: frozenset[str] = frozenset({"ch1_perceptron", "ch4_optimizers",
-                                                "ch5_regularization", "ch6_gradients",
-                                                "ch7_rnn_lstm", "case_study_keras"})
+GRADED_ON_EDITION: frozenset[str] = frozenset(ORDER)  # every assignment, since issue 29
 
 
 def utils_root() -> Path:
@@ -144,7 +142,7 @@ def _forward(args: ast.arguments) -> str:
     return ", ".join(parts)
 
 
-def _stub(node: ast.FunctionDef | ast.ClassDef, qualname: str, assignment: str) -> str:
+def _stub(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, assignment: str) -> str:
     """The text that replaces a withheld definition: same signature, a one-line summary, and
     a body that calls the student's own function given to ``utils.use`` (``_edition.
     stand_in``), or raises ``NotReleasedError`` when there is none."""
@@ -153,9 +151,6 @@ def _stub(node: ast.FunctionDef | ast.ClassDef, qualname: str, assignment: str) 
     note = (f'r"""{summary}\n\n    Withheld in this edition of utils: it answers an exercise '
             f'of {assignment}.\n    """')  # raw: a summary's backslashes stay as written
     call = f"_stand_in({qualname!r}, {assignment!r})"
-    if isinstance(node, ast.ClassDef):
-        return (f"class {node.name}:\n    {note}\n\n    def __new__(cls, *args, **kwargs):\n"
-                f"        return {call}(*args, **kwargs)\n")
     keyword = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
     returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
     return (f"{keyword} {node.name}({ast.unparse(node.args)}){returns}:\n    {note}\n"
@@ -163,14 +158,13 @@ def _stub(node: ast.FunctionDef | ast.ClassDef, qualname: str, assignment: str) 
 
 
 def strip_module(source: str, names: dict[str, str], module: str) -> str:
-    """``source`` with each top-level definition in ``names`` ({name: assignment}) replaced by
+    """``source`` with each top-level function in ``names`` ({name: assignment}) replaced by
     a stub; every other line is kept as it is. ValueError if a name is not defined there."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     found = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and node.name in names:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
             found[node.name] = node
     missing = sorted(set(names) - set(found))
     if missing:
@@ -222,8 +216,8 @@ def edition_key(released, source: Path | None = None) -> str:
     source = source or utils_root()
     digest = hashlib.sha256(repr(check_assignments(released)).encode())
     digest.update(Path(__file__).read_bytes())
-    for path in sorted(source.rglob("*.py")):
-        if "__pycache__" not in path.parts:
+    for path in sorted(source.rglob("*")):  # the code and its data (a recording, say)
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -156,7 +156,7 @@ ROUTES = {
         attempt("training.backward", lambda: utils.training.backward(A, Y, caches, "bce"))
         attempt("train", lambda: utils.training.train(X, Y, [3, 1], ["sigmoid"], "bce",
                                                       epochs=1))
-        attempt("Value", lambda: utils.graph.Value(2.0) * 3)
+        attempt("Value.backward", lambda: (utils.graph.Value(2.0) * 3).backward())
     """,
     "ch4_optimizers": """
         p, g = {"W1": np.ones((2, 2))}, {"dW1": np.ones((2, 2))}
@@ -240,8 +240,9 @@ def test_a_grading_edition_holds_the_earlier_chapters_references():
 
 def test_utils_use_makes_a_student_edition_run_on_the_students_own_functions():
     """A withheld function's stub calls the student's own function once it is handed over:
-    the training loop, the 2-D paths and a class (graph.Value) then run on it, mistakes and
-    all. Where utils holds the reference it keeps its own; a bad hand-over says what is wrong."""
+    the training loop, the 2-D paths and graph.Value's backward pass then run on it, mistakes
+    and all. Where utils holds the reference it keeps its own; a bad hand-over says what is
+    wrong."""
     folder = editions.cached(editions.released_before("ch3_backprop"))
     script = textwrap.dedent("""
         import json, numpy as np, utils
@@ -257,11 +258,13 @@ def test_utils_use_makes_a_student_edition_run_on_the_students_own_functions():
         out["plugged"] = utils.use(update_parameters_with_gd)
         out["path"] = utils.optim.optimize_2d("ravine", "gd", 0.01, steps=2)["path"].tolist()
 
-        class Value:
-            def __init__(self, data):
-                self.data = data
+        def backpropagate(root):  # a student's own backward pass, which forgets the graph
+            root.grad = 1.0
 
-        out["class"] = utils.use(Value) == ["utils.graph.Value"] and utils.graph.Value(3).data
+        out["method"] = utils.use(backpropagate) == ["utils.graph.backpropagate"]
+        Y = utils.graph.Value(3.0) * 2
+        Y.backward()
+        out["grad"] = [Y.grad, Y._parents[0].grad]
         out["released"] = utils.use(utils.sigmoid)  # ch1 is released: utils keeps its own
         out["keyword"] = utils.use(**{"optim.random_mini_batches": lambda X, Y, size, seed: []})
         for bad in ((3,), ()):
@@ -279,7 +282,7 @@ def test_utils_use_makes_a_student_edition_run_on_the_students_own_functions():
     assert out["plugged"] == ["utils.optim.update_parameters_with_gd"]
     # the ravine's gradient at (-8, 1) is (-0.8, 10): the slipped step climbs it
     assert out["path"][1] == pytest.approx([-8 - 0.01 * 0.8, 1 + 0.01 * 10])
-    assert out["class"] == 3 and out["released"] == []
+    assert out["method"] and out["grad"] == [1.0, 0.0] and out["released"] == []
     assert out["keyword"] == ["utils.optim.random_mini_batches"]
     assert len(out["bad"]) == 2 and all("utils.use takes your functions" in m for m in out["bad"])
 

@@ -95,6 +95,20 @@ def test_grading_module_is_read_only():
     G.assert_close(1.0, 1.0, "x")
 
 
+def test_what_a_hidden_test_calls_in_the_kernel_is_read_only_too():
+    """A reviewer replaced utils.observe.run in two tests cells (then rewrote their reports
+    from a later cell, which the grading executors no longer allow): the modules a hidden
+    test runs with refuse the swap."""
+    from utils import blocks, observe, plain
+
+    for module, name in ((observe, "run"), (blocks, "Block"), (plain, "encode")):
+        with pytest.raises(AttributeError, match=f"utils.{module.__name__[6:]} is read-only"):
+            setattr(module, name, lambda *args, **kwargs: None)
+        with pytest.raises(AttributeError, match="read-only: cannot delete"):
+            delattr(module, name)
+    assert callable(observe.run) and plain.decode(plain.encode([1.5]))[0] == 1.5
+
+
 def test_assert_equal_on_lists_of_names():
     G.assert_equal(["dW1", "db1"], ["dW1", "db1"], "keys")
     with pytest.raises(AssertionError, match=r"keys is \['W1', 'b1'\], expected \['dW1', 'db1'\]"):

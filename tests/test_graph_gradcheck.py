@@ -85,11 +85,20 @@ def test_bad_values():
         Value(1.0) / Value(0.0)
 
 
-def test_draw_graph_returns_a_figure():
+def test_draw_graph_shows_gradients_once_known_or_the_ones_given():
+    """Before a backward pass a graph shows its values only; after it, every gradient; with
+    ``grads`` (a student's hand-derived ones, chapter 3), those of the nodes it names."""
     a, b = Value(1.0, "a"), Value(2.0, "b")
     out = a * b + a
+
+    def texts(fig):
+        return sorted(t.get_text() for t in fig.axes[0].texts if "=" in t.get_text())
+
+    assert texts(draw_graph(out)) == ["a = 1", "b = 2"]
+    assert texts(draw_graph(out, grads={a: 3.0, out: 1.0})) == ["a = 1\ngrad 3", "b = 2"]
     out.backward()
     assert isinstance(draw_graph(out, title="t"), Figure)
+    assert texts(draw_graph(out)) == ["a = 1\ngrad 3", "b = 2\ngrad 1"]
 
 
 def test_numerical_gradient_is_central_and_restores_x():

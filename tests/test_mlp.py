@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from utils import mlp, optim
+from utils import mlp, optim, pretrained, worked_example
 from utils.activations import sigmoid
 
 from .test_losses_init import numeric_grad
@@ -44,6 +44,37 @@ def test_error_after_one_update_is_0_5290_not_the_slides_0_526():
     run = mlp.worked_example_run(iterations=3)
     assert run["error"][1] == pytest.approx(second.values["error"])
     assert np.all(np.diff(run["error"]) < 0)
+
+
+def test_the_recording_is_what_the_iteration_computes():
+    """Chapter 2 shows the recorded run before its exercises are done (a student edition has
+    no worked_example_iteration): every recorded number is the computed one."""
+    assert np.load(worked_example._RECORDING).shape == (8, 31, 23)
+    np.testing.assert_allclose(worked_example._recording(), worked_example.record_runs(),
+                               rtol=1e-13, atol=1e-15)
+    for lr in (0.8, 5.0):
+        computed, recorded = mlp.worked_example_run(30, lr), mlp.recorded_run(30, lr)
+        np.testing.assert_allclose(recorded["weights"], computed["weights"], rtol=1e-13)
+        assert [n for n, _, _ in recorded["steps"][4].rows] == [
+            n for n, _, _ in computed["steps"][4].rows]
+        assert [f for _, f, _ in recorded["steps"][4].rows] == [
+            f for _, f, _ in computed["steps"][4].rows]
+    assert mlp.recorded_iteration(2).values["error"] == pytest.approx(0.5289784623791298, 1e-12)
+    with pytest.raises(ValueError, match="recorded for the learning rates 0.1, 0.2"):
+        mlp.recorded_run(5, lr=0.3)
+    with pytest.raises(ValueError, match="30 iterations are recorded"):
+        mlp.recorded_run(31)
+    with pytest.raises(ValueError, match="iterations 1 to 31"):
+        mlp.recorded_iteration(32)
+
+
+def test_the_pretrained_house_price_network_is_what_its_recipe_trains():
+    recipe, network = pretrained.house_price_recipe(), pretrained.house_price_network()
+    for name, value in recipe["params"].items():
+        assert network[name].shape == value.shape
+        np.testing.assert_allclose(network[name], value, atol=5e-5 + 1e-9)  # 4 decimals
+    network["W1"][0, 0] = 99.0  # a fresh copy each time
+    assert pretrained.house_price_network()["W1"][0, 0] == 0.1919
 
 
 def test_slide_comparison_flags_the_i6_slip():

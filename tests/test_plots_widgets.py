@@ -102,6 +102,16 @@ def test_backprop_playground_retrains_on_every_change(monkeypatch):
     assert playground.accuracy > 0.5
     with pytest.raises(ValueError, match="unknown dataset"):
         widgets.BackpropPlayground(dataset="mnist")
+    calls = []  # chapter 3 hands it the student's own training function
+
+    def train_two_layer(X, y, hidden, learning_rate, epochs, seed=0):
+        calls.append((hidden, learning_rate, epochs))
+        return widgets.backprop.course_train(X, y, hidden, learning_rate, epochs, seed)
+
+    theirs = widgets.BackpropPlayground(hidden=2, epochs=5, n=20, train=train_two_layer)
+    assert calls == [(2, 1.0, 5)] and theirs.losses.shape == (6,)
+    with pytest.raises(ValueError, match="train should be a function"):
+        widgets.BackpropPlayground(train="sgd")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.backprop_playground() is None
 

@@ -8,6 +8,7 @@ One module per concept, in chapter order:
     init         uniform, Xavier/Glorot and He initialisation          (chapters 2-6)
     mlp          dense layers, forward/backward through a network      (chapters 2-3)
     worked_example  the unit's 4-2-1 example, number by number           (chapter 2)
+    pretrained   networks trained in advance (house prices)             (chapter 2)
     graph        a scalar autograd ``Value`` and graph drawing          (chapter 3)
     gradcheck    numerical gradients and gradient checking             (chapter 3)
     optim        GD, momentum, Adagrad, RMSProp, Adam, AdamW; 2-D surfaces (chapter 4)
@@ -50,6 +51,7 @@ from . import (
     optim,
     perceptron,
     plots,
+    pretrained,
     regularization,
     rnn,
     rnn_cells,
@@ -83,7 +85,7 @@ widgets.quiet_plots_under_grading()
 __all__ = [
     "activations", "data", "frameworks", "gradcheck", "grading", "graph", "init", "losses",
     "mlp", "optim", "perceptron", "plots", "training", "widgets", "regularization", "normalization",
-    "augmentation", "gradients", "rnn", "rnn_cells", "worked_example",
+    "augmentation", "gradients", "rnn", "rnn_cells", "worked_example", "pretrained",
     "ACTIVATIONS", "bipolar_step", "get_activation", "leaky_relu", "leaky_relu_grad", "linear",
     "linear_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "softmax", "softmax_grad",
     "tanh", "tanh_grad", "threshold", "LOGIC_GATES", "logic_gate", "train_perceptron",

@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from ._readonly import freeze
 from .plain import decode, encode
 
 
@@ -92,3 +93,6 @@ class Block:
         if not callable(self._own):
             raise NameError(f"{self.__name__!r} is not defined (did you run its cell?)")
         return self._own(*args, **kwargs)
+
+
+freeze(__name__)  # a notebook cell cannot swap what a hidden test calls (utils._readonly)

@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 
+from ._readonly import freeze
+
 __all__ = ["CheckFailed", "builds_on", "assert_close", "assert_equal", "assert_shape",
            "assert_no_float_errors", "assert_choice", "check_not_delegated"]
 
@@ -216,14 +218,4 @@ def check_not_delegated(fn, references, *args, name: str | None = None, **kwargs
             "the exercise is to write it yourself with basic NumPy operations.")
 
 
-class _ReadOnlyModule(types.ModuleType):
-    """Test helpers cannot be swapped out from a notebook cell (``grading.x = ...``)."""
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"utils.grading is read-only: cannot replace {name!r}")
-
-    def __delattr__(self, name):
-        raise AttributeError(f"utils.grading is read-only: cannot delete {name!r}")
-
-
-sys.modules[__name__].__class__ = _ReadOnlyModule
+freeze(__name__)  # test helpers cannot be swapped out from a notebook cell

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["Value", "topological_order", "draw_graph"]
+__all__ = ["Value", "backpropagate", "topological_order", "draw_graph"]
 
 
 class Value:
@@ -117,14 +117,24 @@ class Value:
 
     # ------------------------------------------------------------------ backward pass
     def backward(self) -> None:
-        """Set ``grad`` of every node below this one to d(self)/d(node)."""
-        order = topological_order(self)
-        for node in order:
-            node.grad = 0.0
-        self.grad = 1.0
-        for node in reversed(order):
-            for parent, local in zip(node._parents, node._local, strict=True):
-                parent.grad += node.grad * local
+        """Set ``grad`` of every node below this one to d(self)/d(node): ``backpropagate``."""
+        backpropagate(self)
+
+
+def backpropagate(root: Value) -> None:
+    """The backward pass of ``root``'s graph: every node's ``grad`` becomes d(root)/d(node).
+
+    Start from d(root)/d(root) = 1 and visit the nodes from the result back to the inputs
+    (reverse topological order). A node hands each of its inputs
+    (its own gradient) x (the local derivative d(node)/d(input)); an input used by several
+    nodes adds up their contributions (the chain rule's sum over paths)."""
+    order = topological_order(root)
+    for node in order:
+        node.grad = 0.0
+    root.grad = 1.0
+    for node in reversed(order):
+        for parent, local in zip(node._parents, node._local, strict=True):
+            parent.grad += node.grad * local
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -143,12 +153,13 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def draw_graph(root: Value, ax=None, title: str | None = None):
+def draw_graph(root: Value, ax=None, title: str | None = None, grads: dict | None = None):
     """Draw the graph of ``root`` left (inputs) to right (result) with matplotlib.
 
-    Each value is a box 'label = data' with its gradient underneath; each operation is a
-    circle between its inputs and its result. Call ``root.backward()`` first to see
-    gradients.
+    Each value is a box 'label = data'; each operation is a circle between its inputs and
+    its result. Gradients are written under the values once ``root.backward()`` has run, or,
+    with ``grads`` ({node: gradient}, for example the ones you derived by hand), under the
+    nodes it names.
     """
     import matplotlib.pyplot as plt
 
@@ -180,7 +191,11 @@ def draw_graph(root: Value, ax=None, title: str | None = None):
                 px, py = pos[id(parent)]
                 ax.annotate("", xy=(ox - 0.15, y), xytext=(px + 0.32, py),
                             arrowprops={"arrowstyle": "->", "color": "0.4"})
-        text = f"{node.label + ' = ' if node.label else ''}{node.data:.4g}\ngrad {node.grad:.4g}"
+        text = f"{node.label + ' = ' if node.label else ''}{node.data:.4g}"
+        if grads is not None and node in grads:
+            text += f"\ngrad {float(grads[node]):.4g}"
+        elif grads is None and root.grad != 0:
+            text += f"\ngrad {node.grad:.4g}"
         ax.text(x, y, text, ha="center", va="center", fontsize=8,
                 bbox={"boxstyle": "round", "fc": "#e3eefb", "ec": "C0"})
     xs = [p[0] for p in pos.values()]

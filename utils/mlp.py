@@ -22,11 +22,14 @@ from ._checks import as_float_array, check_int
 from .activations import get_activation
 from .worked_example import (
     PARAMETER_NAMES,
+    RECORDED_LRS,
     SLIDE_VALUES,
     WORKED_EXAMPLE,
     SlideComparison,
     WorkedExample,
     WorkedIteration,
+    recorded_iteration,
+    recorded_run,
     slide_comparison,
     worked_example_iteration,
     worked_example_iterations,
@@ -35,7 +38,8 @@ from .worked_example import (
 
 __all__ = ["WorkedExample", "WORKED_EXAMPLE", "PARAMETER_NAMES", "SLIDE_VALUES",
            "WorkedIteration", "worked_example_iteration", "worked_example_iterations",
-           "worked_example_run", "SlideComparison", "slide_comparison",
+           "worked_example_run", "SlideComparison", "slide_comparison", "RECORDED_LRS",
+           "recorded_iteration", "recorded_run",
            "init_parameters", "dense_forward", "dense_backward", "forward", "backward",
            "LOSSES"]
 

@@ -13,7 +13,8 @@ verdict.
 What crosses is plain data (``utils.plain``); where a case builds on an earlier exercise, the
 student's earlier function is a building block during it (``utils.blocks``).
 
-Imports ``utils.plain``, ``utils.blocks``, the standard library and NumPy only.
+Imports ``utils.plain``, ``utils.blocks``, ``utils._readonly``, the standard library and NumPy
+only. Like them it is read-only: a cell cannot swap what a hidden test calls.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from ._readonly import freeze
 from .blocks import Block
 from .plain import MAX_DEPTH, decode, encode, unpack
 
@@ -152,3 +154,6 @@ def run(cell: str, payload: str) -> None:
         report = observe([case], namespace)[0]
         report["cell"] = cell
         display({MIME: report}, raw=True)
+
+
+freeze(__name__)  # a notebook cell cannot swap what a hidden test calls (utils._readonly)

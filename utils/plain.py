@@ -20,6 +20,8 @@ import zlib
 
 import numpy as np
 
+from ._readonly import freeze
+
 MAX_DEPTH = 8
 MAX_ITEMS = 2_000_000  # numbers a case may hand out in all
 
@@ -109,3 +111,6 @@ def pack(obj) -> str:
 
 def unpack(text: str):
     return json.loads(zlib.decompress(base64.b64decode(text)))
+
+
+freeze(__name__)  # a notebook cell cannot swap what a hidden test calls (utils._readonly)

@@ -13,12 +13,21 @@ The rule, for a sigmoid network and one training vector:
 Error_k is minus the derivative of E = 1/2 (t - O_k)^2 with respect to I_k, so the
 rule is exactly gradient descent on that squared error with learning rate alpha.
 ``slide_comparison`` puts the slide's printed numbers beside the exact ones.
+
+The iteration itself is the answer to chapter 2's exercises, so a student edition of utils
+does not hold ``worked_example_iteration`` until that chapter's deadline. What chapter 2
+shows before then comes from a recording: every number of 30 iterations for the learning
+rates ``RECORDED_LRS``, computed once by ``record_runs()`` (in the full edition) and kept in
+``worked_example_runs.npy``; ``recorded_iteration`` and ``recorded_run`` read it, and the
+tests check that the recording equals what the iteration computes.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +36,8 @@ from .activations import sigmoid
 
 __all__ = ["WorkedExample", "WORKED_EXAMPLE", "PARAMETER_NAMES", "SLIDE_VALUES",
            "WorkedIteration", "worked_example_iteration", "worked_example_iterations",
-           "worked_example_run", "SlideComparison", "slide_comparison"]
+           "worked_example_run", "SlideComparison", "slide_comparison", "RECORDED_LRS",
+           "RECORDED_ITERATIONS", "record_runs", "recorded_iteration", "recorded_run"]
 
 
 def _frozen(values) -> np.ndarray:
@@ -91,6 +101,22 @@ SLIDE_VALUES = {
 }
 
 
+def _update_formula(name: str) -> str:
+    if name.startswith("theta"):
+        return f"{name} + lr Error{name[5:]}"
+    source = f"x{name[1]}" if name[2] in "56" else f"O{name[1]}"
+    return f"{name} + lr Error{name[2]} {source}"
+
+
+#: The rows of an iteration's table: the forward pass, the error terms, the new weights.
+ROW_NAMES = ("I5", "O5", "I6", "O6", "I7", "O7", "error", "Error7", "Error6",
+             "Error5") + PARAMETER_NAMES
+_FORMULAS = ("sum_i x_i w_i5 + theta5", "1 / (1 + e^-I5)", "sum_i x_i w_i6 + theta6",
+             "1 / (1 + e^-I6)", "O5 w57 + O6 w67 + theta7", "1 / (1 + e^-I7)", "t - O7",
+             "O7 (1 - O7) (t - O7)", "O6 (1 - O6) Error7 w67", "O5 (1 - O5) Error7 w57",
+             ) + tuple(_update_formula(name) for name in PARAMETER_NAMES)
+
+
 @dataclass
 class WorkedIteration:
     """Every intermediate of one iteration: ``rows`` of (name, formula, value).
@@ -136,22 +162,9 @@ def worked_example_iteration(example: WorkedExample = WORKED_EXAMPLE,
     b_out = example.b_out + lr * err_o
     after = replace(example, W_hidden=_frozen(W_hidden), b_hidden=_frozen(b_hidden),
                     W_out=_frozen(W_out), b_out=_frozen(b_out))
-    rows = [
-        ("I5", "sum_i x_i w_i5 + theta5", I_h[0]), ("O5", "1 / (1 + e^-I5)", O_h[0]),
-        ("I6", "sum_i x_i w_i6 + theta6", I_h[1]), ("O6", "1 / (1 + e^-I6)", O_h[1]),
-        ("I7", "O5 w57 + O6 w67 + theta7", I_o[0]), ("O7", "1 / (1 + e^-I7)", O_o[0]),
-        ("error", "t - O7", t - O_o[0]),
-        ("Error7", "O7 (1 - O7) (t - O7)", err_o[0]),
-        ("Error6", "O6 (1 - O6) Error7 w67", err_h[1]),
-        ("Error5", "O5 (1 - O5) Error7 w57", err_h[0]),
-    ]
-    for name in PARAMETER_NAMES:
-        if name.startswith("theta"):
-            formula = f"{name} + lr Error{name[5:]}"
-        else:
-            source = f"x{name[1]}" if name[2] in "56" else f"O{name[1]}"
-            formula = f"{name} + lr Error{name[2]} {source}"
-        rows.append((name, formula, after.weight(name)))
+    values = [I_h[0], O_h[0], I_h[1], O_h[1], I_o[0], O_o[0], t - O_o[0], err_o[0], err_h[1],
+              err_h[0]] + [after.weight(name) for name in PARAMETER_NAMES]
+    rows = list(zip(ROW_NAMES, _FORMULAS, values, strict=True))
     return WorkedIteration([(n, f, float(v)) for n, f, v in rows], after)
 
 
@@ -204,11 +217,9 @@ def slide_comparison() -> SlideComparison:
     """(iteration, quantity, slide value, exact value, differs) for every printed number.
 
     A value differs when the exact one, rounded to the slide's printed decimals, is not
-    the printed number.
+    the printed number. The exact values are the recorded ones (``recorded_iteration``).
     """
-    first = worked_example_iteration()
-    second = worked_example_iteration(first.after)
-    exact = {1: first.values, 2: second.values}
+    exact = {k: recorded_iteration(k).values for k in SLIDE_VALUES}
     rows = []
     for it, printed in SLIDE_VALUES.items():
         for name, text in printed.items():
@@ -216,3 +227,71 @@ def slide_comparison() -> SlideComparison:
             value = exact[it][name]
             rows.append((it, name, text, value, round(value, decimals) != float(text)))
     return SlideComparison(rows)
+
+
+# ------------------------------------------------------------------------------ recording
+
+#: The learning rates the run is recorded for (the worked example's 0.8 among them).
+RECORDED_LRS = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 5.0, 10.0)
+#: Iterations recorded per learning rate (one more forward pass measures the last update).
+RECORDED_ITERATIONS = 30
+_RECORDING = Path(__file__).with_name("worked_example_runs.npy")
+
+
+def record_runs() -> np.ndarray:
+    """Compute the recording: ``(len(RECORDED_LRS), RECORDED_ITERATIONS + 1, len(ROW_NAMES))``,
+    entry ``[r, k - 1]`` the values of iteration k at learning rate ``RECORDED_LRS[r]``."""
+    return np.array([[[value for _, _, value in step.rows]
+                      for step in worked_example_iterations(RECORDED_ITERATIONS + 1, lr)]
+                     for lr in RECORDED_LRS])
+
+
+@functools.cache
+def _recording() -> np.ndarray:
+    table = np.load(_RECORDING, allow_pickle=False)
+    table.setflags(write=False)
+    return table
+
+
+def _recorded_lr(lr) -> int:
+    lr = check_number(lr, "lr", low=0.0, low_inclusive=False)
+    matches = [r for r, recorded in enumerate(RECORDED_LRS) if np.isclose(recorded, lr)]
+    if not matches:
+        raise ValueError(f"the worked example is recorded for the learning rates "
+                         f"{', '.join(map(str, RECORDED_LRS))}; got lr = {lr}")
+    return matches[0]
+
+
+def _as_example(values) -> WorkedExample:
+    """The network after an iteration, from the recorded new weights."""
+    new = dict(zip(ROW_NAMES, values, strict=True))
+    hidden = [[new[f"w{i}{j}"] for j in (5, 6)] for i in range(1, 5)]
+    return replace(WORKED_EXAMPLE, W_hidden=_frozen(hidden),
+                   b_hidden=_frozen([new["theta5"], new["theta6"]]),
+                   W_out=_frozen([[new["w57"]], [new["w67"]]]), b_out=_frozen([new["theta7"]]))
+
+
+def recorded_iteration(k: int = 1, lr: float = 0.8) -> WorkedIteration:
+    """Iteration ``k`` (1 = the first, from the slides' weights) at learning rate ``lr``, as
+    recorded: the same table ``worked_example_iteration`` computes. ``lr`` is one of
+    ``RECORDED_LRS`` and ``k`` at most ``RECORDED_ITERATIONS + 1``."""
+    k = check_int(k, "k", low=1)
+    if k > RECORDED_ITERATIONS + 1:
+        raise ValueError(f"iterations 1 to {RECORDED_ITERATIONS + 1} are recorded, got k = {k}")
+    values = _recording()[_recorded_lr(lr), k - 1]
+    rows = [(n, f, float(v)) for n, f, v in zip(ROW_NAMES, _FORMULAS, values, strict=True)]
+    return WorkedIteration(rows, _as_example(values))
+
+
+def recorded_run(iterations: int = 10, lr: float = 0.8) -> dict:
+    """``worked_example_run(iterations, lr)`` from the recording (``iterations`` at most
+    ``RECORDED_ITERATIONS``, ``lr`` one of ``RECORDED_LRS``): the error before each update
+    and after the last, the weights after each update, and the iterations' tables."""
+    iterations = check_int(iterations, "iterations", low=1)
+    if iterations > RECORDED_ITERATIONS:
+        raise ValueError(f"{RECORDED_ITERATIONS} iterations are recorded, got {iterations}")
+    steps = [recorded_iteration(k, lr) for k in range(1, iterations + 2)]
+    weights = [[WORKED_EXAMPLE.weight(n) for n in PARAMETER_NAMES]]
+    weights += [[step.after.weight(n) for n in PARAMETER_NAMES] for step in steps[:-1]]
+    return {"error": np.array([step.values["error"] for step in steps]),
+            "weights": np.array(weights), "names": PARAMETER_NAMES, "steps": steps[:-1]}

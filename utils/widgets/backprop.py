@@ -9,21 +9,38 @@ from ..mlp import forward
 from ..training import train
 from .base import Widget, show
 
-__all__ = ["BackpropPlayground", "backprop_playground", "DATASETS"]
+__all__ = ["BackpropPlayground", "backprop_playground", "course_train", "DATASETS"]
 
 DATASETS = {"two moons": two_moons, "circles": circles, "xor blobs": xor_blobs}
 
 
+def course_train(X, y, hidden, learning_rate, epochs, seed=0):
+    """The course's training of the 2-layer sigmoid network: ``utils.training.train`` with
+    binary cross-entropy and full-batch gradient descent. Returns ``(parameters, losses)``,
+    ``losses`` the loss before training and after every step."""
+    return train(X, y, [X.shape[1], hidden, 1], ["sigmoid", "sigmoid"], "bce",
+                 learning_rate=learning_rate, epochs=epochs, seed=seed)
+
+
 class BackpropPlayground(Widget):
     """Train the 2-layer sigmoid network (binary cross-entropy, full-batch gradient
-    descent with ``utils.training.train``) and see its loss curve and decision boundary.
+    descent) and see its loss curve and decision boundary.
+
+    ``train(X, y, hidden, learning_rate, epochs, seed)`` returns ``(parameters, losses)``
+    (``losses``: before training, then after every step): chapter 3 passes the student's
+    own, built on their forward and backward passes; the default is ``course_train``.
     """
 
     figsize = (8.0, 3.2)
     dpi = 72
     subplots = (1, 2)
 
-    def __init__(self, dataset="two moons", hidden=4, lr=1.0, epochs=300, n=160, seed=0):
+    def __init__(self, dataset="two moons", hidden=4, lr=1.0, epochs=300, n=160, seed=0,
+                 train=course_train):
+        if not callable(train):
+            raise ValueError(f"train should be a function (X, y, hidden, learning_rate, epochs, "
+                             f"seed) -> (parameters, losses), got {type(train).__name__}")
+        self.train = train
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; choose one of {list(DATASETS)}")
         self.initial = {"dataset": dataset, "hidden": hidden, "lr": lr}
@@ -70,8 +87,8 @@ class BackpropPlayground(Widget):
         X, y = DATASETS[self.controls["dataset"].value](self.n, seed=self.seed)
         hidden, lr = self.controls["hidden"].value, self.controls["lr"].value
         acts = ["sigmoid", "sigmoid"]
-        self.params, self.losses = train(X, y, [2, hidden, 1], acts, "bce", learning_rate=lr,
-                                         epochs=self.epochs, seed=self.seed)
+        self.params, losses = self.train(X, y, hidden, lr, self.epochs, self.seed)
+        self.losses = np.asarray(losses, dtype=float)
         predict = forward(X, self.params, acts)[0][:, 0]
         self.accuracy = float(np.mean((predict > 0.5) == (y == 1)))
         ax_loss, ax_data = self.axes
@@ -91,6 +108,10 @@ class BackpropPlayground(Widget):
                               f"<b>{100 * self.accuracy:.0f}%</b> after {self.epochs} steps")
 
 
-def backprop_playground(dataset="two moons"):
-    """Show the backprop playground (returns the widget; ``None`` under nbgrader)."""
-    return show(BackpropPlayground, dataset)
+def backprop_playground(dataset="two moons", train=course_train):
+    """Show the backprop playground (returns the widget; ``None`` under nbgrader).
+
+    ``train``: the function that trains the network (see ``BackpropPlayground``), for
+    example the one written in chapter 3 on the student's own backward pass."""
+    return show(BackpropPlayground, dataset, train=train,
+                needs="Exercises 2 and 3 (the forward and backward passes) to drive this")

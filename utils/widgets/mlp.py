@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mlp import worked_example_run
+from ..worked_example import RECORDED_ITERATIONS, RECORDED_LRS, recorded_run
 from .base import Widget, show
 
 __all__ = ["WorkedExampleStepper", "worked_example_stepper"]
@@ -15,13 +15,21 @@ class WorkedExampleStepper(Widget):
 
     Left: the error t - O7 per iteration (the current one marked); right: every weight
     and bias against the iteration; below (``table``): the full table of the current
-    iteration, ``current`` its values.
+    iteration, ``current`` its values. The numbers are the recorded run
+    (``utils.worked_example.recorded_run``), so the stepper works before chapter 2's own
+    exercises are done: the learning rate is one of ``RECORDED_LRS``.
     """
 
     figsize = (9.0, 3.2)
     subplots = (1, 2)
 
     def __init__(self, iterations=30, lr=0.8):
+        if not 1 <= iterations <= RECORDED_ITERATIONS:
+            raise ValueError(f"iterations should be 1 to {RECORDED_ITERATIONS} (the recorded "
+                             f"run), got {iterations}")
+        if lr not in RECORDED_LRS:
+            raise ValueError(f"lr should be one of the recorded learning rates {RECORDED_LRS}, "
+                             f"got {lr}")
         self.iterations, self.initial_lr = iterations, lr
         self._runs: dict = {}
         super().__init__()
@@ -30,10 +38,9 @@ class WorkedExampleStepper(Widget):
         return {
             "iteration": w.IntSlider(value=1, min=1, max=self.iterations,
                                      description="iteration"),
-            # a linear grid that holds the worked example's 0.8 exactly (a log grid would
-            # snap it to 10**-0.1 = 0.794 as soon as a browser shows the slider)
-            "lr": w.FloatSlider(value=self.initial_lr, min=0.1, max=10.0, step=0.1,
-                                description="learning rate", readout_format=".1f"),
+            # the recorded learning rates, the worked example's 0.8 among them
+            "lr": w.SelectionSlider(options=RECORDED_LRS, value=self.initial_lr,
+                                    description="learning rate"),
         }
 
     @property
@@ -43,7 +50,7 @@ class WorkedExampleStepper(Widget):
 
     def _run(self, lr: float) -> dict:
         if lr not in self._runs:
-            self._runs = {lr: worked_example_run(self.iterations, lr)}
+            self._runs = {lr: recorded_run(self.iterations, lr)}
         return self._runs[lr]
 
     def _draw_run(self, lr: float, run: dict) -> None:
