@@ -29,8 +29,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The default sqlite gradebook lives at the course root; docs/ explains PostgreSQL.
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
-# Solved cells run in well under a second; an infinite loop costs this per cell.
-c.Execute.timeout = 15
+# A cell's wall time is only a backstop: a loaded machine slows a cell down, it must not
+# change a grade. Solved cells use well under a second of CPU; ``course grade`` limits each
+# cell to 15 s of CPU (the kernel and all it started: --cell-cpu) and fails the notebook, to
+# grade it again, past 5 times that in wall time (course/grading/passes.py). Plain
+# ``nbgrader autograde`` has no CPU limit of a cell: an infinite loop costs it this much.
+c.Execute.timeout = 75
 c.Execute.interrupt_on_timeout = True
 
 # A student who deletes a test cell gets it back (and graded) instead of a silent skip.

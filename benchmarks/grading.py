@@ -16,6 +16,9 @@ costs: bare, as a limited grading kernel started anew, and forked by the fork se
     python benchmarks/grading.py --students 10 ch1_perceptron [--workers N]
     python benchmarks/grading.py --interleaved      # 160, the two alternating per assignment
     python benchmarks/grading.py --kernels          # only a grading kernel's start and end
+    python benchmarks/grading.py --under-load [--hogs 4] [--students 40] [ASSIGNMENT]
+                                                    # course grade idle, then beside busy
+                                                    # processes: same grades? how much slower?
 """
 
 from __future__ import annotations
@@ -259,6 +262,53 @@ def interleaved(students: int, names: list[str], workers: int, target: float) ->
     return t_ours / t_plain
 
 
+def under_load(students: int, names: list[str], workers: int, hogs: int) -> None:
+    """Grade one class with ``course grade`` on an idle machine, then the same class again
+    while ``hogs`` processes keep a core busy each; print both times and whether every
+    grade and status is the same (a loaded machine must never change a grade)."""
+    import csv
+    import json
+
+    def grade(root: Path) -> tuple[float, dict, dict]:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "course", "--root", str(root), "grade",
+                               "--workers", str(workers)], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(proc.stdout[-2000:] + proc.stderr[-2000:])
+        with open(root / "grades.csv") as fh:
+            grades = {(r["assignment"], r["student_id"]): r["raw_score"]
+                      for r in csv.DictReader(fh)}
+        record = json.loads((root / "reports" / "grade_run.json").read_text())
+        return seconds, grades, {k: r["status"] for k, r in record.items()}
+
+    with two_classes(names, students) as (idle_root, busy_root, n):
+        print(f"\nclass: {n} submissions ({', '.join(names)}); {os.cpu_count()} CPUs, "
+              f"{workers} workers; load average {os.getloadavg()[0]:.2f}")
+        t_idle, idle, idle_status = grade(idle_root)
+        print(f"idle:                    {t_idle:7.1f} s")
+        busy = [subprocess.Popen([sys.executable, "-c", "while True:\n    pass"])
+                for _ in range(hogs)]
+        try:
+            time.sleep(1)
+            t_busy, loaded, busy_status = grade(busy_root)
+            load = os.getloadavg()[0]
+        finally:
+            for hog in busy:
+                hog.kill()
+                hog.wait()
+        print(f"beside {hogs} busy processes: {t_busy:7.1f} s  ({t_busy / t_idle:.2f}x; load "
+              f"average {load:.1f})")
+        same = loaded == idle and busy_status == idle_status
+        print(f"grades and statuses identical: {'yes' if same else 'NO'} ({len(idle)} grades; "
+              f"{sum(s == 'failed' for s in idle_status.values())} not graded in both)")
+        if not same:
+            for key in sorted(set(idle) | set(loaded)):
+                if idle.get(key) != loaded.get(key):
+                    print(f"  {key}: idle {idle.get(key)}, loaded {loaded.get(key)}")
+            raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=None,
@@ -269,8 +319,15 @@ def main() -> None:
                              "alternating one assignment at a time")
     parser.add_argument("--kernels", action="store_true",
                         help="only what a kernel start and end cost")
+    parser.add_argument("--under-load", action="store_true",
+                        help="course grade idle, then beside --hogs busy processes")
+    parser.add_argument("--hogs", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("assignments", nargs="*")
     args = parser.parse_args()
+    if args.under_load:
+        under_load(args.students or 40, args.assignments or ["ch5_regularization"],
+                   args.workers, args.hogs)
+        return
     if args.interleaved:
         students, names, target = SCENARIOS[-1]
         interleaved(students, names, args.workers, target)

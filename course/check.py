@@ -5,8 +5,10 @@
   nbgrader would read as partial credit) and source notebooks carry no outputs;
 - sync: the committed release is what nbgrader generates from the source now;
 - leaks: no solution code and no hidden test reaches the release;
-- with ``grade=True``: the solved source scores full marks and the blank release zero.
-Imports ``course.coursedir``, ``course.notebooks``, ``course.workspace``.
+- with ``grade=True``: the solved source scores full marks and the blank release zero, and
+  a warning if the solved notebook costs a grading kernel more CPU than its chapter's
+  budget (``course.budget``).
+Imports ``course.budget``, ``course.coursedir``, ``course.notebooks``, ``course.workspace``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import ast
 import tempfile
 from pathlib import Path
 
-from . import workspace
+from . import budget, workspace
 from .coursedir import Course
 from .grading.verdicts import hidden_test_problems
 from .notebooks import (
@@ -203,6 +205,9 @@ def run_checks(course: Course, names: list[str], grade: bool = False, log=print)
                 found += check_leaks(source, read(release_path), name)
             if grade and not found:
                 found += check_grading(root, name, Path(tmp) / "grade")
+                warning = budget.over_budget(root, name)
+                if warning:
+                    log(f"warning: {warning}")
         ids = {grade_id(c) for c in source.cells if is_tests(c)}
         total = sum(points_by_tests_cell(source).values())
         log(f"{name}: {len(ids)} graded test cells, {total:g} points"

@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="regrade everything, not only new or changed submissions")
     p.add_argument("--kernel-cpu", type=int, default=60,
                    help="CPU seconds a student's kernel may use in all (default 60)")
+    p.add_argument("--cell-cpu", type=float, default=15.0,
+                   help="CPU seconds one cell may use, the kernel and all it started "
+                        "(default 15; a cell's wall time is only a backstop, 5 times that)")
     p.add_argument("--kernel-mem-mb", type=int, default=2048,
                    help="memory limit of a student's kernel in MB (default 2048)")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -68,9 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="run the submissions on this Dask cluster's workers (docs/deployment.md)"
                         "; scoring, feedback and grades.csv stay here")
-    p.add_argument("--submission-cap", type=float, default=90.0,
-                   help="wall seconds one submission may take in all before it fails "
-                        "(default 90; a solved chapter takes a few seconds)")
+    p.add_argument("--submission-cap", type=float, default=300.0,
+                   help="wall seconds one submission may take in all: a backstop behind the "
+                        "CPU limits (default 300; a solved chapter takes a few seconds)")
     p = command("report", "plots and a summary of the last grading under reports/")
     p.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     p = command("lab", "start JupyterLab for a student (default) or an instructor")
@@ -144,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.workers < 1:
                 raise CourseError("--workers must be at least 1")
-            if args.kernel_cpu < 1 or args.kernel_mem_mb < 64 or args.submission_cap < 1:
-                raise CourseError("--kernel-cpu and --submission-cap must be at least 1 s, "
+            if (args.kernel_cpu < 1 or args.cell_cpu < 1 or args.kernel_mem_mb < 64
+                    or args.submission_cap < 1):
+                raise CourseError("--kernel-cpu, --cell-cpu and --submission-cap must be at "
+                                  "least 1 s, "
                                   "--kernel-mem-mb at least 64")
             grade(course, names, Options(workers=args.workers, force=args.force,
                                        kernel_cpu=args.kernel_cpu,
+                                       cell_cpu=args.cell_cpu,
                                        kernel_mem_mb=args.kernel_mem_mb,
                                        cap=args.submission_cap,
                                        sandbox=not args.unsafe_no_sandbox,

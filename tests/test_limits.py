@@ -122,6 +122,37 @@ def test_the_cpu_time_of_all_its_processes_counts(tmp_path):
         assert reports(report)[-1]["cpu_limit"] is False
 
 
+def test_a_cell_over_its_cpu_limit_is_interrupted_and_one_that_goes_on_is_ended(tmp_path):
+    """A cell's limit is CPU time, the kernel's and its children's together, from the moment
+    the cell begins (its guard says so): cells of 1.5 s pass under a 3 s limit however long
+    the notebook has run; a loop is interrupted as Ctrl-C would (the notebook goes on, the
+    report names the cell); children that ignore the interrupt count too, and past twice the
+    limit the kernel is ended."""
+    with fork_server(tmp_path, True, kernel_cpu=60, cell_cpu=3) as shard:
+        report = shard_.report_path(shard)
+        spin = "import time\nend = time.process_time() + 1.5\nwhile time.process_time() < end:\n"
+        spin += "    pass\nprint('done')"
+        assert run(shard, "alice", spin, spin, spin) == ["done"] * 3  # 4.5 s in all
+        assert "interrupted" not in reports(report)[-1]
+        out = run(shard, "bob", "print(1)", "# a loop\nwhile True:\n    pass", "print('after')")
+        assert out[0] == "1" and out[1].startswith("KeyboardInterrupt") and out[2] == "after"
+        (cell,) = reports(report)[-1]["interrupted"]
+        assert cell["cell"] == 2 and cell["line"] == "# a loop" and 3 < cell["cpu"] < 4.5, cell
+        # children that ignore the interrupt, and a kernel that waits for them through it:
+        # the kernel itself uses next to no CPU, its children all of it
+        forks = ("import os, signal\nfor _ in range(4):\n    if os.fork() == 0:\n"
+                 "        signal.signal(signal.SIGINT, signal.SIG_IGN)\n        while True:\n"
+                 "            pass\nwhile True:\n    try:\n        os.wait()\n"
+                 "    except KeyboardInterrupt:\n        pass")
+        start = time.monotonic()
+        with pytest.raises(Exception, match="(?i)dead|died"):
+            run(shard, "mallory", "print(1)", f"# stubborn children\n{forks}", timeout=60)
+        assert time.monotonic() - start < 15
+        last = reports(report)[-1]
+        assert last["interrupted"][0]["line"] == "# stubborn children"
+        assert last["cell_cpu_limit"]["cell"] == 2 and last["cell_cpu_limit"]["cpu"] > 6, last
+
+
 FILL = """
 import os
 block = b'x' * 2**20

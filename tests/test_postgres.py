@@ -89,3 +89,23 @@ def test_course_grade_writes_a_postgresql_gradebook(postgres_url, tmp_path):
     assert totals == {"solved": 30.0, "wrong": 26.0, "blank": 0.0}
     assert not (dest / "gradebook.db").exists()
     assert Path(dest / "grades.csv").read_text().count(A) == 3
+
+
+def test_a_run_killed_then_run_again_ends_as_an_uninterrupted_run(postgres_url, tmp_path):
+    """As ``tests/test_crash.py`` on sqlite: the same outcome after a SIGKILL mid-run and a
+    second run, with the gradebook on PostgreSQL (one database per copy of the class)."""
+    from tests.test_crash import killed_then_graded_again, make_class
+
+    server = postgres_url.rsplit("/", 1)[0]
+    port = server.rsplit(":", 1)[1]
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+    def make(root: Path) -> str:
+        name = f"crash_{root.name.replace('-', '_').replace('.', '_')}"
+        made = _as_postgres([f"{bins[-1]}/createdb", "-h", "127.0.0.1", "-p", port,
+                             "-U", "postgres", name])
+        assert made.returncode == 0, made.stderr
+        make_class(root, f"{server}/{name}")
+        return f"{server}/{name}"
+
+    killed_then_graded_again(tmp_path, (0.6,), make)

@@ -22,7 +22,8 @@ PHASES = ("all", "execute", "score")
 
 
 def config(course: Course, phase: str = "all", submitted: str | None = None,
-           db_url: str | None = None, kernel_ipc: str | None = None):
+           db_url: str | None = None, kernel_ipc: str | None = None,
+           cell_wall: float | None = None):
     """The course's nbgrader configuration, set up for one grading phase.
 
     ``phase``: "all" (nbgrader's defaults), "execute" (run the notebook, save no grades:
@@ -30,6 +31,10 @@ def config(course: Course, phase: str = "all", submitted: str | None = None,
     the single writer). ``submitted`` replaces the submitted/ folder name and ``db_url``
     the gradebook. ``kernel_ipc`` (a path prefix) makes kernels talk over ``ipc://``
     sockets instead of TCP: a sandboxed kernel has no network (``execute.sandbox.bwrap``).
+    ``cell_wall`` (execute phase): a cell's wall-time backstop in seconds. Past it the
+    notebook fails instead of the cell (no ``interrupt_on_timeout``): a worker cannot tell a
+    busy machine from a student's sleep there, so it grades the submission again
+    (``execute.worker``); what limits a cell is its CPU time (the fork server).
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
@@ -61,6 +66,9 @@ def config(course: Course, phase: str = "all", submitted: str | None = None,
         # the outputs are in once the last cell has run: end the kernel's client at once (the
         # fork server then ends the kernel) instead of asking it to shut down and polling
         cfg.Execute.shutdown_kernel = "immediate"
+        if cell_wall is not None:
+            cfg.Execute.timeout = int(cell_wall)
+            cfg.Execute.interrupt_on_timeout = False
         # CheckCellMetadata ran in the sanitize pass; nothing after it touches a cell's
         # nbgrader metadata (a kernel adds outputs, ClearMetadata keeps nbgrader's), so its
         # second run at the end of nbgrader's pipeline is left out (10-30 ms of jsonschema)

@@ -21,6 +21,7 @@ submission managed to change them (``snapshot``; without the sandbox, scoring wa
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 import warnings
@@ -184,18 +185,31 @@ def _load_json(path: Path) -> dict:
         return {}
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` all at once: a run killed meanwhile leaves the old file
+    or the new one, never half of one."""
+    path.parent.mkdir(exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(scratch, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(scratch, path)
+
+
 def _write_records(course: Course, subs: list[Submission], manifest: dict) -> None:
-    """The manifest (what a re-run may skip) and the run record (``course report``)."""
+    """The run record (``course report``), then the manifest (what a re-run may skip): the
+    manifest is the run's last write, so a run killed at any point before it leaves
+    every submission of this run to be graded again, and one killed after it has nothing
+    left to do. Both are replaced atomically."""
+    record = _load_json(course.root / RUN_RECORD)
+    record.update({s.key: asdict(s) for s in subs if s.status != "skipped"})
+    _write_atomically(course.root / RUN_RECORD, json.dumps(record, indent=1))
     for sub in subs:
         if sub.status in ("graded", "failed"):
             manifest[sub.key] = {"digest": sub.digest, "status": sub.status,
                                  "reason": sub.reason}
-    (course.root / MANIFEST).parent.mkdir(exist_ok=True)
-    (course.root / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    record = _load_json(course.root / RUN_RECORD)
-    record.update({s.key: asdict(s) for s in subs if s.status != "skipped"})
-    (course.root / RUN_RECORD).parent.mkdir(exist_ok=True)
-    (course.root / RUN_RECORD).write_text(json.dumps(record, indent=1))
+    _write_atomically(course.root / MANIFEST, json.dumps(manifest, indent=1))
 
 
 def _print_summary(subs: list[Submission], log) -> None:

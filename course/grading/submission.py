@@ -26,6 +26,7 @@ class Submission:
     digest: str = ""
     seconds: float = 0.0
     worker: int | None = None  # which of course grade's workers executed it
+    attempts: int = 0  # gradings stopped by the machinery, not by the submission (retried)
     score: float | None = None
     max_score: float | None = None
 
@@ -39,11 +40,29 @@ class Options:
     workers: int = os.cpu_count() or 1
     force: bool = False
     kernel_cpu: int = 60  # CPU seconds per notebook run: caps infinite loops
+    cell_cpu: float = 15.0  # CPU seconds of one cell (the kernel and all it started)
     kernel_mem_mb: int = 2048  # memory of all a notebook's processes, its /tmp included
     kernel_pids: int = 128  # processes and threads of one notebook (where cgroups exist)
-    cap: float = 90.0  # wall seconds one submission may take (a solved one takes ~3 s)
+    cap: float = 300.0  # wall seconds one submission may take: a backstop (5 x kernel_cpu)
     sandbox: bool = True  # each kernel in bubblewrap (execute/sandbox); off only on request
     scheduler: str | None = None  # a Dask scheduler's address: execute there (distributed.py)
+
+
+#: Wall time is a backstop, this many times the CPU limit it stands behind: a loaded machine
+#: slows a kernel down, it does not make it use more CPU.
+WALL_FACTOR = 5
+#: Times a submission is graded again when the machinery, not the submission, stopped it.
+RETRIES = 1
+
+
+def retry(sub: Submission, why: str) -> bool:
+    """Note that grading ``sub`` was stopped by ``why`` (the machine, not the student); True
+    if it may be graded again, False once it has had its ``RETRIES``."""
+    sub.attempts += 1
+    if sub.attempts > RETRIES:
+        return False
+    sub.notes.append(f"graded again (attempt {sub.attempts + 1}): {why}")
+    return True
 
 
 def fail(sub: Submission, reason: str) -> Submission:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...coursedir import Course
-from ..submission import Options, Submission, fail, reason_from_log
+from ..submission import Options, Submission, fail, reason_from_log, retry
 
 Done = Callable[[Submission, Path], None]
 
@@ -43,6 +43,14 @@ class Executor(ABC):
         """End the workers that are left."""
 
 
+def again(sub: Submission, result: dict) -> bool:
+    """True if a worker's report on ``sub`` says the machinery stopped it (the kernel did
+    not start, a cell hit its wall-time backstop without reaching its CPU limit) and it may
+    be graded again (``submission.retry``: noted in its run record)."""
+    return (sub.status != "failed" and not result.get("success")
+            and bool(result.get("retry")) and retry(sub, result.get("reason", "")))
+
+
 def take_result(sub: Submission, result: dict, folder: Path | None,
                 executed: dict[str, Path], done: Done | None) -> None:
     """What an executor does with a worker's report on ``sub`` (``folder``: where its
@@ -55,7 +63,8 @@ def take_result(sub: Submission, result: dict, folder: Path | None,
         if done:
             done(sub, folder)
     else:
-        fail(sub, result.get("reason") or reason_from_log(result.get("log", "")))
+        reason = result.get("reason") or reason_from_log(result.get("log", ""))
+        fail(sub, f"{reason} ({sub.attempts} attempts)" if result.get("retry") else reason)
 
 
 def tick(bar, subs: list[Submission]) -> None:

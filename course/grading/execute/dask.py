@@ -34,7 +34,7 @@ from pathlib import Path
 from ...coursedir import Course
 from ...notebooks import CourseError
 from ..submission import Options, Submission, fail, submission_files
-from . import Executor, take_result, tick
+from . import Executor, again, take_result, tick
 from .sandbox import bwrap
 from .shard import course_files, kill_group, make_shard, place_submission
 
@@ -133,19 +133,29 @@ class DaskExecutor(Executor):
             # copy would be lost with every task that needs it
             files = client.submit(_files, course_files(self.course, self.names), pure=False)
             futures = {}
-            for sub in subs:
+
+            def submit(sub: Submission):
                 record = {k: v for k, v in asdict(sub).items()
                           if k in ("assignment", "student", "folder", "notebook")}
-                futures[client.submit(execute_task, files, asdict(self.opts), record,
-                                      submission_files(sub), pure=False,
-                                      key=f"grade-{sub.key}-{sub.digest}")] = sub
-            for future in as_completed(futures):
-                sub = futures[future]
+                future = client.submit(execute_task, files, asdict(self.opts), record,
+                                       submission_files(sub), pure=False,
+                                       key=f"grade-{sub.key}-{sub.digest}-{sub.attempts}")
+                futures[future] = sub
+                return future
+
+            for sub in subs:
+                submit(sub)
+            finished = as_completed(list(futures))
+            for future in finished:
+                sub = futures.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 -- e.g. KilledWorker after many deaths
                     fail(sub, f"the Dask cluster could not run it ({type(exc).__name__})")
                 else:
+                    if again(sub, result):  # the machinery stopped it: once more
+                        finished.add(submit(sub))
+                        continue
                     folder = None
                     if result.get("notebook") is not None:
                         folder = self.tmp / "dask" / sub.student / sub.assignment

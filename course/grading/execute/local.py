@@ -23,8 +23,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..submission import Submission, fail, submission_files
-from . import Executor, take_result, tick
+from ..submission import Submission, fail, retry, submission_files
+from . import Executor, again, take_result, tick
 from .shard import course_files, kill_group, make_shard, place_submission
 
 
@@ -183,7 +183,8 @@ class LocalPool(Executor):
         while live:
             for w in list(live):  # checked on every turn: busy workers must not starve it
                 if w.pending and time.monotonic() - w.last > cap:
-                    _give_up(w, f"took longer than the {cap:g} s cap", bar, subs)
+                    _give_up(w, f"took longer than the {cap:g} s wall-time cap", bar, subs,
+                             todo)
                     w.kill()  # its pump then reports the exit, which restarts it on the rest
                     w.killed, w.last = True, time.monotonic()
             try:
@@ -195,7 +196,7 @@ class LocalPool(Executor):
             if line is None:  # the worker exited
                 if worker.pending and not worker.killed:  # it crashed on the one it graded
                     _give_up(worker, "its grading process crashed" + worker.last_error(),
-                             bar, subs)
+                             bar, subs, todo)
                 todo.extendleft(reversed(worker.pending))  # the rest go back, in order
                 worker.pending.clear()
                 if todo:
@@ -212,9 +213,12 @@ class LocalPool(Executor):
             if sub in worker.pending:
                 worker.pending.remove(sub)
             worker.last = time.monotonic()  # the next one's clock starts now
+            retried = again(sub, result)  # the machinery stopped it: back in the queue
+            if retried:
+                todo.append(sub)
             top_up(worker)  # before the scoring below: the worker goes on meanwhile
-            if sub.status == "failed":
-                continue  # its result came in just after it was given up
+            if sub.status == "failed" or retried:
+                continue  # its result came in just after it was given up, or it goes again
             sub.worker = worker.number
             folder = worker.shard / "autograded" / sub.student / sub.assignment
             take_result(sub, result, folder if (folder / f"{sub.assignment}.ipynb").exists()
@@ -227,6 +231,13 @@ class LocalPool(Executor):
         return executed
 
 
-def _give_up(worker: _Worker, reason: str, bar, subs) -> None:
-    fail(worker.pending.pop(0), reason)
+def _give_up(worker: _Worker, reason: str, bar, subs, todo: deque) -> None:
+    """The worker's current submission was stopped by the machinery (a crash) or by the wall
+    cap (a busy machine, or a sleeping notebook): graded again later, up to
+    ``submission.RETRIES`` times, then failed."""
+    sub = worker.pending.pop(0)
+    if retry(sub, reason):
+        todo.append(sub)
+        return
+    fail(sub, f"{reason} ({sub.attempts} attempts)")
     tick(bar, subs)

@@ -82,6 +82,7 @@ def start_fork_server(shard: Path, opts: Options) -> subprocess.Popen:
     allowed.mkdir(exist_ok=True)
     args = ["--fd", str(listener.fileno()), "--allowed", str(allowed),
             "--runtime", str(runtime_dir(shard)), "--cpu", str(opts.kernel_cpu),
+            "--cell-cpu", str(opts.cell_cpu),
             "--mem-mb", str(opts.kernel_mem_mb), "--pids", str(opts.kernel_pids),
             "--cgroups", json.dumps(dirs)]
     if opts.sandbox:

@@ -29,9 +29,13 @@ from ...coursedir import Course
 from ...gradebook import has_notebooks
 from .. import passes
 from ..snapshot import Snapshot, files_under
-from ..submission import Options
+from ..submission import WALL_FACTOR, Options
 from .sandbox.kernel_guard import read_records
 from .shard import end_fork_server, kernel_ipc, report_path, runtime_dir, start_fork_server
+
+#: For the tests of retries only: the first N kernels each worker asks for cannot start (its
+#: kernel server is ended just before), as on a machine that cannot start one.
+KERNEL_START_FAULTS = "COURSE_TEST_KERNEL_START_FAULTS"
 
 
 def _snapshot(shard: str) -> Snapshot:
@@ -53,11 +57,13 @@ class Grader:
         # execute only: the scores that count are saved by course grade's single writer
         url = "sqlite:///" + os.path.join(shard, "gradebook.db")
         self.api = passes.api(Course(Path(shard)), "execute", db_url=url,
-                              kernel_ipc=kernel_ipc(Path(shard), self.options))
+                              kernel_ipc=kernel_ipc(Path(shard), self.options),
+                              cell_wall=WALL_FACTOR * self.options.cell_cpu)
         # a copy of the course's gradebook already holds the assignments it has generated
         self.generated = {p.name for p in (Path(shard) / "source").iterdir()
                           if Path(shard, "gradebook.db").exists() and has_notebooks(url, p.name)}
         self.pristine = _snapshot(shard)
+        self.faults = int(os.environ.get(KERNEL_START_FAULTS) or 0)
         # kernel-writable: the kernels' sockets and connection files
         self.logs = runtime_dir(Path(shard))
         self.logs.mkdir(exist_ok=True)
@@ -92,6 +98,9 @@ class Grader:
         # report on the kernel here: out of every kernel's reach
         report = report_path(Path(self.shard))
         report.unlink(missing_ok=True)
+        if self.faults > 0:  # (tests) this kernel cannot start
+            self.faults -= 1
+            end_fork_server(self.server)
         with contextlib.redirect_stdout(io.StringIO()):
             result = passes.autograde(self.api, assignment, student)
         from .readyclient import NOT_ENDED  # (imported by then: not before the server)
@@ -101,11 +110,14 @@ class Grader:
         executed = Path(self.shard, "autograded", student, assignment, f"{assignment}.ipynb")
         flags, reason = kernel_verdict(report, executed if result["success"] else None,
                                        self.options)
+        notes += interrupted(report, self.options)
         if self.pristine.restore(skip=["gradebook.db"]):  # the gradebook changes by design
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
+        success = bool(result["success"]) and not reason
+        again = "" if success or reason else machinery_failure(log, report, self.options)
         return {"assignment": assignment, "student": student, "notes": notes, "flags": flags,
-                "success": bool(result["success"]) and not reason, "reason": reason,
+                "success": success, "reason": reason or again, "retry": bool(again),
                 "log": log[-3000:],
                 "seconds": round(time.perf_counter() - start, 3)}
 
@@ -114,6 +126,43 @@ def _cells_run(notebook: Path) -> int:
     """How many code cells of an executed notebook the kernel was asked to run."""
     nb = nbformat.read(str(notebook), as_version=4)
     return sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count"))
+
+
+def machinery_failure(log: str, report: Path, opts: Options) -> str:
+    """Why a grading that failed with no limit of the submission's reached was stopped by
+    the machinery ("" if it was not): a kernel that did not start, or a cell past its
+    wall-time backstop without reaching its CPU limit (a busy machine, or a cell that
+    sleeps). Such a submission is graded again (``submission.retry``)."""
+    try:
+        reports = [json.loads(line) for line in report.read_text().splitlines()]
+    except (OSError, ValueError):
+        reports = []
+    errors = [r["error"] for r in reports if "error" in r]
+    if errors or "kernel didn't respond" in log.lower() or "kernel died before" in log.lower():
+        why = errors[0] if errors else "it did not answer"
+        return f"the kernel did not start ({why[:120]}): machine overloaded?"
+    if "Cell execution timed out" in log or "CellTimeoutError" in log:
+        return (f"a cell ran past its wall-time backstop ({WALL_FACTOR * opts.cell_cpu:g} s) "
+                f"without reaching its CPU limit ({opts.cell_cpu:g} s): a busy machine, or a "
+                "cell that sleeps or waits")
+    return ""
+
+
+def _cell(cell: dict) -> str:
+    line = str(cell.get("line", ""))[:60]
+    return f"cell {cell.get('cell')}" + (f" ({line!r})" if line else "")
+
+
+def interrupted(report_path: Path, opts: Options) -> list[str]:
+    """Notes on the cells the fork server interrupted at the CPU limit of one cell (the
+    student's feedback shows a KeyboardInterrupt there)."""
+    try:
+        reports = [json.loads(line) for line in report_path.read_text().splitlines()]
+    except (OSError, ValueError):
+        return []
+    return [f"{_cell(c)} was interrupted after {c.get('cpu')} s of CPU time, the limit of one "
+            f"cell ({opts.cell_cpu:g} s, the kernel and all it started)"
+            for r in reports for c in r.get("interrupted", [])]
 
 
 def kernel_verdict(report_path: Path, executed: Path | None,
@@ -135,11 +184,13 @@ def kernel_verdict(report_path: Path, executed: Path | None,
         if report.get("cpu_limit"):
             reason = (f"the notebook used more than its {opts.kernel_cpu} s of CPU time "
                       "(all its processes together)")
+        elif cell := report.get("cell_cpu_limit"):
+            reason = (f"{_cell(cell)} went on past twice the CPU limit of one cell after it "
+                      f"was interrupted ({cell.get('cpu')} s; limit {opts.cell_cpu:g} s, the "
+                      "kernel and all it started)")
         elif report.get("oom_kills"):
             reason = (f"the kernel was killed by the memory limit ({opts.kernel_mem_mb} MB for "
                       "all its processes, its /tmp and its folder)")
-        elif "error" in report:
-            reason = f"the kernel could not start: {report['error']}"
     if executed is not None and executed.exists() and cells < _cells_run(executed):
         flags.append(f"tampering (kernel): its guard reported {cells} of the "
                      f"{_cells_run(executed)} cells run (it was switched off)")

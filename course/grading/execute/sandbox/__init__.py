@@ -12,7 +12,8 @@ kernel). ``tests/test_course_layout.py`` holds them to it.
     forkserver.py      the fork server: one kernel per request, ended in order, reported on
     isolation.py       a kernel's namespaces: fresh /tmp, private folder, hidden processes,
                        no privileges
-    cgroups.py         control groups: the server's folders, and one group per kernel
+    cgroups.py         control groups: the server's folders, one group per kernel, and
+                       the clock of a cell's CPU time
     grading_kernel.py  what is preloaded, and the kernel itself
     kernel_guard.py    the grading kernel: IPython's hooks restored before every cell
     forkclient.py      the kernel command nbgrader starts: asks the server for a kernel

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -198,6 +200,14 @@ class KernelGroup:
                     return int(line.split()[1]) / 1e6
         return None
 
+    def interrupt(self, keep: int) -> None:
+        """SIGINT to every process of the group but ``keep`` (the kernel's intermediate; the
+        namespace's process 1 ignores it): the kernel's running cell stops as with Ctrl-C."""
+        controller = next(iter(self.dirs))
+        for pid in {int(p) for p in self._read(controller, "cgroup.procs").split()} - {keep, 0}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+
     def oom_kills(self) -> int:
         """How many of the group's processes the memory limit killed."""
         key = {"memory": "memory.oom_control", "v2": "memory.events"}
@@ -219,3 +229,29 @@ class KernelGroup:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+class CellClock:
+    """Which cell a kernel runs, from its guard's records as they arrive (one JSON line per
+    cell it starts: ``kernel_guard``), and its group's CPU time when that cell began: the
+    fork server's clock for the CPU limit of one cell."""
+
+    def __init__(self):
+        self.pending, self.number, self.line, self.start = b"", 0, "", 0.0
+
+    def feed(self, chunk: bytes, used: float | None) -> None:
+        lines = (self.pending + chunk).split(b"\n")
+        self.pending = lines.pop()[-4096:]
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "undone" not in record and "cell" in record:
+                self.number, self.line = record["cell"], str(record.get("line", ""))[:80]
+                self.start = used or 0.0
+
+    def over(self, used: float, limit: float) -> dict | None:
+        """The cell that has used more than ``limit`` CPU seconds since it began, if any."""
+        cpu = round(used - self.start, 1)
+        return {"cell": self.number, "line": self.line, "cpu": cpu} if cpu > limit else None

@@ -1,6 +1,7 @@
 """A kernel fork server: the grading kernel's imports paid once per worker, not per student.
 
-    python forkserver.py --fd FD --allowed SHARD/autograded --runtime DIR --cpu S --mem-mb MB
+    python forkserver.py --fd FD --allowed SHARD/autograded --runtime DIR --cpu S --cell-cpu S
+                         --mem-mb MB
         [--isolate]
 
 Started by a grading worker (``worker.py``), inside the bubblewrap sandbox when grading
@@ -32,8 +33,10 @@ What one submission gets, and why nothing of another student reaches it (``--iso
 * **Limits**: each kernel's intermediate process joins a control group of its own
   (``KernelGroup``, under the folders ``--cgroups`` hands over; ``cgroups.py``): memory
   (its tmpfs files included), processes and one core's share for all it starts, and its CPU
-  time counted across them (the server ends it past ``--cpu``). RLIMIT_CPU and RLIMIT_AS are
-  set in each kernel as well (a fork starts at zero CPU).
+  time counted across them: past ``--cell-cpu`` in one cell (its guard's records say when
+  each cell begins) the server interrupts the cell, as Ctrl-C would, and ends the kernel if
+  the cell goes on to twice that; past ``--cpu`` in all it ends the kernel. RLIMIT_CPU and
+  RLIMIT_AS are set in each kernel as well (a fork starts at zero CPU).
 * **Report**: the kernel's guard writes its record to a pipe the server reads; the server's
   reply to the kernel command (exit, CPU time, whether a limit ended it, the guard's record)
   is written outside the sandbox by ``forkclient.py``.
@@ -54,7 +57,7 @@ import sys
 import threading
 
 # run by path in the sandbox (or from a shard's lib/): its neighbours are top-level modules
-from cgroups import KernelGroup
+from cgroups import CellClock, KernelGroup
 from grading_kernel import INSIDE_AUTOGRADED, map_paths, preload, start_kernel
 from isolation import (
     CLONE_NEWIPC,
@@ -157,12 +160,13 @@ def _read_request(conn: socket.socket) -> dict:
     return json.loads(data)
 
 
-def _read_some(fd: int, got: bytearray) -> bool:
-    """Append what the pipe ``fd`` holds to ``got`` (up to the cap); False at its end."""
+def _read_some(fd: int, got: bytearray) -> bytes:
+    """Append what the pipe ``fd`` holds to ``got`` (up to the cap) and return it (b"" at
+    its end)."""
     chunk = os.read(fd, 65536)
     if len(got) < MAX_GUARD_BYTES:
         got += chunk[:MAX_GUARD_BYTES - len(got)]
-    return bool(chunk)
+    return chunk
 
 
 def _run_one(conn: socket.socket, request: dict, opts, listener: socket.socket,
@@ -170,7 +174,8 @@ def _run_one(conn: socket.socket, request: dict, opts, listener: socket.socket,
     """Run one kernel until the client asks for its end (closes its side), goes away, or
     the kernel ends; end it, wait until all it started is gone; the report for the client:
     its exit code, the CPU time of all its processes, whether the CPU or memory limit
-    ended it, and what its guard reported."""
+    ended it (the notebook's, or one cell's: ``cell_cpu_limit`` names the cell), and what
+    its guard reported."""
     group = KernelGroup(opts.cgroups, f"k{number}", opts)
     stop_read, stop = os.pipe()
     guard_read, guard = os.pipe()
@@ -180,15 +185,26 @@ def _run_one(conn: socket.socket, request: dict, opts, listener: socket.socket,
     os.close(guard)
     pidfd = os.pidfd_open(pid)
     report, reported, watching = {"cpu_limit": False}, bytearray(), [conn, pidfd, guard_read]
+    cells = CellClock()
     try:
         while True:
             ready, _, _ = select.select(watching, [], [], 0.1 if opts.cgroups else None)
-            if guard_read in ready and not _read_some(guard_read, reported):
-                watching.remove(guard_read)
             used = group.usage()
+            if guard_read in ready:
+                chunk = _read_some(guard_read, reported)
+                if not chunk:
+                    watching.remove(guard_read)
+                cells.feed(chunk, used)
             if used is not None and used > opts.cpu:
                 report["cpu_limit"] = True  # across every process it started
                 break
+            if used is not None and (cell := cells.over(used, opts.cell_cpu)):
+                if cell["cpu"] > 2 * opts.cell_cpu:  # the interrupt did not stop it
+                    report["cell_cpu_limit"] = cell
+                    break
+                if cell["cell"] not in [c["cell"] for c in report.setdefault("interrupted", [])]:
+                    report["interrupted"].append(cell)  # one cell, across every process
+                    group.interrupt(pid)
             if conn in ready or pidfd in ready:
                 break
         os.close(stop)
@@ -243,6 +259,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--allowed", required=True)
     parser.add_argument("--runtime", required=True)
     parser.add_argument("--cpu", type=int, required=True)
+    parser.add_argument("--cell-cpu", type=float, default=15.0)
     parser.add_argument("--mem-mb", type=int, required=True)
     parser.add_argument("--pids", type=int, default=128)
     parser.add_argument("--cgroups", default="{}", help="JSON: {controller: directory fd}")

@@ -6,9 +6,10 @@ profile functions, new display or exception hooks, or rebind builtins and the sh
 own methods — any of which could empty, rewrite or silence the tests that follow.
 ``GradingKernel`` takes a baseline of all of them just before the first cell and, before
 every later cell, restores the baseline and records what it had to undo. The records
-(JSON lines: one per cell it saw, and one per undone change) go to the pipe whose
-descriptor ``COURSE_GUARD_FD`` gives (a grading kernel: the fork server holds the other
-end, so a kernel can add to the record but never take back what was sent), or else to the
+(JSON lines: one per cell it saw, with the cell's first line, and one per undone change)
+go to the pipe whose descriptor ``COURSE_GUARD_FD`` gives (a grading kernel: the fork
+server holds the other end, so a kernel can add to the record but never take back what was
+sent; it also learns from them when each cell begins, for the CPU limit of one cell), or to the
 file ``COURSE_KERNEL_LOG`` names (``limited_kernel.py``, for debugging);
 ``course grade`` turns them into tampering flags for that student, and flags a kernel
 whose guard reported fewer cells than were run (it was switched off).
@@ -144,21 +145,22 @@ class GradingKernel(IPythonKernel):
     _baseline: Baseline | None = None
     _cells = 0
 
-    def _guard(self) -> None:
+    def _guard(self, code: str) -> None:
         self._cells += 1
         if self._baseline is None:
             self._baseline = Baseline(self.shell)
             undone = []
         else:
             undone = self._baseline.restore(self.shell)
-        records = [{"cell": self._cells}] + [{"cell": self._cells, "undone": line}
-                                             for line in undone]
+        first = next((line.strip() for line in code.splitlines() if line.strip()), "")
+        records = [{"cell": self._cells, "line": first[:80]}] + [
+            {"cell": self._cells, "undone": line} for line in undone]
         _report("".join(json.dumps(r) + "\n" for r in records))
 
-    async def do_execute(self, *args, **kwargs):
+    async def do_execute(self, code, *args, **kwargs):
         GradingKernel.do_execute = _DO_EXECUTE  # put our own method back first
-        self._guard()
-        return await super().do_execute(*args, **kwargs)
+        self._guard(code if isinstance(code, str) else "")
+        return await super().do_execute(code, *args, **kwargs)
 
 
 _DO_EXECUTE = GradingKernel.do_execute
