@@ -147,7 +147,7 @@ def test_a_cell_over_its_cpu_limit_is_interrupted_and_one_that_goes_on_is_ended(
         start = time.monotonic()
         with pytest.raises(Exception, match="(?i)dead|died"):
             run(shard, "mallory", "print(1)", f"# stubborn children\n{forks}", timeout=60)
-        assert time.monotonic() - start < 15
+        assert time.monotonic() - start < 45  # ended at 6 s of CPU, not by the 60 s timeout
         last = reports(report)[-1]
         assert last["interrupted"][0]["line"] == "# stubborn children"
         assert last["cell_cpu_limit"]["cell"] == 2 and last["cell_cpu_limit"]["cpu"] > 6, last

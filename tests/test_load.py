@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ pytestmark = pytest.mark.xdist_group("load")
 # wall time once busy processes take most of the machine (the old wall-clock limit)
 SLOW = "import time\nend = time.process_time() + 4\nwhile time.process_time() < end:\n    pass"
 LOOP = "# an endless loop\nwhile True:\n    pass"
+# a loop that shrugs off the interrupt: past twice the limit its kernel is ended
+STUBBORN = ("# a stubborn loop\nwhile True:\n    try:\n        while True:\n            pass\n"
+            "    except KeyboardInterrupt:\n        pass")
 
 
 def _class(dest: Path) -> None:
@@ -38,7 +42,8 @@ def _class(dest: Path) -> None:
     wrong = fill_answers(release, read(notebook_path(ROOT, "source", A)),
                          by_name(A, "threshold with > instead of >="))
     for student, nb in {"solved": solved, "slow": _with_cell(solved, SLOW),
-                        "loops": _with_cell(solved, LOOP), "wrong": wrong}.items():
+                        "loops": _with_cell(solved, LOOP), "wrong": wrong,
+                        "stubborn": _with_cell(solved, STUBBORN)}.items():
         workspace.submit(dest, A, student, nb)
 
 
@@ -68,13 +73,19 @@ def test_a_class_graded_beside_busy_processes_gets_the_idle_grades(tmp_path):
     _class(tmp_path / "idle")
     _class(tmp_path / "busy")
     idle, record = _graded(tmp_path / "idle")
+    stubborn = idle.pop("stubborn")
     assert idle == {"solved": ("graded", 30.0, ""), "slow": ("graded", 30.0, ""),
                     "loops": ("graded", 30.0, ""), "wrong": ("graded", 28.0, "")}, idle
+    assert stubborn[0] == "failed" and re.fullmatch(
+        r"cell \d+ \('# a stubborn loop'\) went on past twice the CPU limit of one cell after "
+        r"it was interrupted \(1[2-4]\.\d s; limit 6 s, the kernel and all it started\)",
+        stubborn[2]), stubborn
     (note,) = record[f"{A}/loops"]["notes"]
     assert note.startswith("cell ") and "('# an endless loop') was interrupted after 6." in note
     idle_seconds = record[f"{A}/slow"]["seconds"]
     with busy(4):  # on 2 cores
         loaded, record = _graded(tmp_path / "busy")
+    assert loaded.pop("stubborn")[:2] == stubborn[:2]  # its CPU seconds vary a little
     assert loaded == idle, (loaded, idle)
     (busy_note,) = record[f"{A}/loops"]["notes"]
     assert busy_note.split(" after ")[0] == note.split(" after ")[0]
@@ -89,8 +100,34 @@ def test_a_kernel_that_does_not_start_is_graded_again(tmp_path):
     grades, record = _graded(tmp_path, env=env)
     assert {s: g[:2] for s, g in grades.items()} == {
         "solved": ("graded", 30.0), "slow": ("graded", 30.0), "loops": ("graded", 30.0),
-        "wrong": ("graded", 28.0)}, grades
+        "wrong": ("graded", 28.0), "stubborn": ("failed", None)}, grades
     retried = {k: r["notes"][0] for k, r in record.items() if r["attempts"]}
     assert len(retried) == 2, record  # one per worker
     assert all(n.startswith("graded again (attempt 2): the kernel did not start")
                for n in retried.values()), retried
+
+
+def test_every_failure_has_a_reason_an_instructor_can_act_on(tmp_path):
+    from course.grading.execute.worker import machinery_failure
+    from course.grading.submission import Options, reason_from_log
+
+    nbgrader_log = ("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                    "ValueError: the notebook has no cell with id 'sigmoid_tests'\n"
+                    "nbgrader.converters.base.NbGraderException: Please see the the above "
+                    "traceback for details")
+    assert reason_from_log(nbgrader_log) == (
+        "ValueError: the notebook has no cell with id 'sigmoid_tests'")
+    assert "see the" not in reason_from_log("NbGraderException: Please see the above traceback")
+    assert reason_from_log("DeadKernelError: Kernel died").startswith("the kernel died")
+    # the machinery's failures, told apart from the submission's own, for a second grading
+    report = tmp_path / "report.jsonl"
+    opts = Options(cell_cpu=15)
+    assert machinery_failure("ValueError: bad", report, opts) == ""
+    assert machinery_failure("RuntimeError: Kernel didn't respond in 60 seconds", report,
+                             opts).startswith("the kernel did not start (it did not answer)")
+    report.write_text(json.dumps({"error": "cannot start the kernel: fork refused"}) + "\n")
+    assert "fork refused" in machinery_failure("", report, opts)
+    report.unlink()
+    assert machinery_failure("nbclient.exceptions.CellTimeoutError: ...", report, opts) == (
+        "a cell ran past its wall-time backstop (75 s) without reaching its CPU limit (15 s): "
+        "a busy machine, or a cell that sleeps or waits")

@@ -48,9 +48,16 @@ class Options:
     scheduler: str | None = None  # a Dask scheduler's address: execute there (distributed.py)
 
 
-#: Wall time is a backstop, this many times the CPU limit it stands behind: a loaded machine
-#: slows a kernel down, it does not make it use more CPU.
+#: Wall time is a backstop, this many times the CPU limit it stands behind, and times the
+#: machine's load per core (``load_factor``): a loaded machine slows a kernel down, it does
+#: not make it use more CPU.
 WALL_FACTOR = 5
+
+
+def load_factor() -> float:
+    """How much slower a busy process runs here now: the load average (last minute) per
+    core, at least 1. Wall-time backstops are stretched by it."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 #: Times a submission is graded again when the machinery, not the submission, stopped it.
 RETRIES = 1
 
@@ -71,16 +78,27 @@ def fail(sub: Submission, reason: str) -> Submission:
     return sub
 
 
+#: Lines of nbgrader's log that say nothing an instructor can act on.
+_UNHELPFUL = ("see the above traceback", "see the the above traceback", "nbgraderexception",
+              "traceback (most recent call last)")
+
+
 def reason_from_log(log: str) -> str:
+    """What an instructor can act on, from nbgrader's log of a failed grading: the kernel's
+    death, a cell's timeout, or else the last error line that names something (never
+    "Please see the above traceback")."""
     text = log.lower()
     if "deadkernel" in text or "kernel died" in text:
         return "the kernel died (os._exit, a crash, or the CPU-time cap for the notebook)"
     if "unresponsive" in text:
         return "the kernel stopped responding"
+    if "celltimeouterror" in text or "cell execution timed out" in text:
+        return "a cell ran past its wall-time backstop"
     for line in reversed(log.splitlines()):
-        if "error" in line.lower():
+        low = line.lower()
+        if "error" in low and not any(u in low for u in _UNHELPFUL):
             return line.strip()[:160]
-    return "nbgrader could not grade this submission"
+    return "nbgrader could not grade this submission (no error in its log)"
 
 
 MAX_SUBMISSION_MB = 100  # all the files of one submission folder

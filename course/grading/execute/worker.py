@@ -29,7 +29,7 @@ from ...coursedir import Course
 from ...gradebook import has_notebooks
 from .. import passes
 from ..snapshot import Snapshot, files_under
-from ..submission import WALL_FACTOR, Options
+from ..submission import WALL_FACTOR, Options, load_factor
 from .sandbox.kernel_guard import read_records
 from .shard import end_fork_server, kernel_ipc, report_path, runtime_dir, start_fork_server
 
@@ -98,6 +98,9 @@ class Grader:
         # report on the kernel here: out of every kernel's reach
         report = report_path(Path(self.shard))
         report.unlink(missing_ok=True)
+        # a cell's wall-time backstop, stretched by the machine's load now
+        wall = WALL_FACTOR * self.options.cell_cpu * load_factor()
+        self.api.config.Execute.timeout = int(wall)
         if self.faults > 0:  # (tests) this kernel cannot start
             self.faults -= 1
             end_fork_server(self.server)
@@ -115,7 +118,7 @@ class Grader:
             notes.append("changed the grading files of its scratch course (restored)")
         log = result.get("log", "") + result.get("error", "")
         success = bool(result["success"]) and not reason
-        again = "" if success or reason else machinery_failure(log, report, self.options)
+        again = "" if success or reason else machinery_failure(log, report, self.options, wall)
         return {"assignment": assignment, "student": student, "notes": notes, "flags": flags,
                 "success": success, "reason": reason or again, "retry": bool(again),
                 "log": log[-3000:],
@@ -128,7 +131,7 @@ def _cells_run(notebook: Path) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count"))
 
 
-def machinery_failure(log: str, report: Path, opts: Options) -> str:
+def machinery_failure(log: str, report: Path, opts: Options, wall: float | None = None) -> str:
     """Why a grading that failed with no limit of the submission's reached was stopped by
     the machinery ("" if it was not): a kernel that did not start, or a cell past its
     wall-time backstop without reaching its CPU limit (a busy machine, or a cell that
@@ -142,7 +145,8 @@ def machinery_failure(log: str, report: Path, opts: Options) -> str:
         why = errors[0] if errors else "it did not answer"
         return f"the kernel did not start ({why[:120]}): machine overloaded?"
     if "Cell execution timed out" in log or "CellTimeoutError" in log:
-        return (f"a cell ran past its wall-time backstop ({WALL_FACTOR * opts.cell_cpu:g} s) "
+        wall = WALL_FACTOR * opts.cell_cpu if wall is None else wall
+        return (f"a cell ran past its wall-time backstop ({wall:.0f} s) "
                 f"without reaching its CPU limit ({opts.cell_cpu:g} s): a busy machine, or a "
                 "cell that sleeps or waits")
     return ""
@@ -181,16 +185,18 @@ def kernel_verdict(report_path: Path, executed: Path | None,
         more, seen = read_records(report.get("guard", ""))
         flags += [f for f in more if f not in flags]
         cells += seen
+        where = f" in {_cell(report['last_cell'])}" if report.get("last_cell", {}).get(
+            "cell") else ""
         if report.get("cpu_limit"):
             reason = (f"the notebook used more than its {opts.kernel_cpu} s of CPU time "
-                      "(all its processes together)")
+                      f"(all its processes together){where}")
         elif cell := report.get("cell_cpu_limit"):
             reason = (f"{_cell(cell)} went on past twice the CPU limit of one cell after it "
                       f"was interrupted ({cell.get('cpu')} s; limit {opts.cell_cpu:g} s, the "
                       "kernel and all it started)")
         elif report.get("oom_kills"):
             reason = (f"the kernel was killed by the memory limit ({opts.kernel_mem_mb} MB for "
-                      "all its processes, its /tmp and its folder)")
+                      f"all its processes, its /tmp and its folder){where}")
     if executed is not None and executed.exists() and cells < _cells_run(executed):
         flags.append(f"tampering (kernel): its guard reported {cells} of the "
                      f"{_cells_run(executed)} cells run (it was switched off)")

@@ -216,6 +216,7 @@ def _run_one(conn: socket.socket, request: dict, opts, listener: socket.socket,
         report["guard"] = reported.decode(errors="replace")
         report["cpu"] = group.usage()
         report["oom_kills"] = group.oom_kills() if opts.cgroups else 0
+        report["last_cell"] = {"cell": cells.number, "line": cells.line}
     finally:
         os.close(pidfd)
         os.close(guard_read)

@@ -144,9 +144,11 @@ class GradingKernel(IPythonKernel):
 
     _baseline: Baseline | None = None
     _cells = 0
+    _code = ""  # the cell about to run (its first line goes in the record)
 
-    def _guard(self, code: str) -> None:
+    def _guard(self) -> None:
         self._cells += 1
+        code = self._code
         if self._baseline is None:
             self._baseline = Baseline(self.shell)
             undone = []
@@ -159,7 +161,8 @@ class GradingKernel(IPythonKernel):
 
     async def do_execute(self, code, *args, **kwargs):
         GradingKernel.do_execute = _DO_EXECUTE  # put our own method back first
-        self._guard(code if isinstance(code, str) else "")
+        self._code = code if isinstance(code, str) else ""
+        self._guard()
         return await super().do_execute(code, *args, **kwargs)
 
 
