@@ -100,7 +100,7 @@ def test_a_kernel_that_does_not_start_is_graded_again(tmp_path):
     grades, record = _graded(tmp_path, env=env)
     assert {s: g[:2] for s, g in grades.items()} == {
         "solved": ("graded", 30.0), "slow": ("graded", 30.0), "loops": ("graded", 30.0),
-        "wrong": ("graded", 28.0), "stubborn": ("failed", None)}, grades
+        "wrong": ("graded", 28.0), "stubborn": ("failed", 0.0)}, grades
     retried = {k: r["notes"][0] for k, r in record.items() if r["attempts"]}
     assert len(retried) == 2, record  # one per worker
     assert all(n.startswith("graded again (attempt 2): the kernel did not start")
