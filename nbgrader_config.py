@@ -29,12 +29,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The default sqlite gradebook lives at the course root; docs/ explains PostgreSQL.
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
-# A cell's wall time is only a backstop: a loaded machine slows a cell down, it must not
-# change a grade. Solved cells use well under a second of CPU; ``course grade`` limits each
-# cell to 15 s of CPU (the kernel and all it started: --cell-cpu) and fails the notebook, to
-# grade it again, past 5 times that in wall time (course/grading/passes.py). Plain
-# ``nbgrader autograde`` has no CPU limit of a cell: an infinite loop costs it this much.
-c.Execute.timeout = 75
+# Plain ``nbgrader autograde`` limits a cell by its wall time: solved cells use well under a
+# second of CPU and no ungraded cell trains under grading (course/budget.py), so 15 s leaves
+# a wide margin, and an infinite loop costs that much per cell that calls it. ``course grade``
+# limits a cell by its CPU time instead (--cell-cpu, the kernel and all it started) and keeps
+# wall time as a backstop stretched by the machine's load (course/grading/passes.py).
+c.Execute.timeout = 15
 c.Execute.interrupt_on_timeout = True
 
 # A student who deletes a test cell gets it back (and graded) instead of a silent skip.

@@ -31,7 +31,7 @@ NAMES = assignments()
 WIDGET_CALL = re.compile(r"^utils\.widgets\.\w+\(", re.M)
 # a widget driven by the student's own functions: until they are written it shows a line
 # saying which exercise drives it (utils.widgets.show); it is exercised solved, below
-DRIVEN = re.compile(r"^utils\.widgets\.\w+\((functions|step)=", re.M)
+DRIVEN = re.compile(r"^utils\.widgets\.\w+\((functions|step|train)=", re.M)
 # a value the browser snapped to its slider's grid differs by more than float rounding
 MOVED = """import gc
 import numpy as np

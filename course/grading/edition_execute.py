@@ -4,8 +4,7 @@
 edition; this preprocessor does the same for nbgrader's own ``nbgrader autograde`` (the
 pipeline in ``nbgrader_config.py``): the kernel of assignment A finds
 ``course.editions.edition_for(A)`` first on its path, so the references of A (and of every
-later assignment) are not there to hand an exercise to. Imports ``course.editions`` and
-``course.grading.submission``.
+later assignment) are not there to hand an exercise to. Imports ``course.editions``.
 
 ``OutputsWrittenOnce`` (for this executor and ``course grade``'s ``ReadyExecute``): a cell's
 outputs are what it printed while it ran. nbclient would otherwise apply a later
@@ -22,7 +21,6 @@ from jupyter_core.utils import run_sync
 from nbgrader.preprocessors import Execute
 
 from .. import editions
-from .submission import load_factor
 
 
 class OutputsWrittenOnce:
@@ -33,13 +31,9 @@ class OutputsWrittenOnce:
 
 
 class EditionExecute(OutputsWrittenOnce, Execute):
-    """``Execute`` with ``PYTHONPATH`` set to the assignment's edition for its kernel, and
-    its cell timeout (a wall-time backstop) stretched by the machine's load per core."""
+    """``Execute`` with ``PYTHONPATH`` set to the assignment's edition for its kernel."""
 
     async def async_start_new_kernel(self, **kwargs):
-        base = self.__dict__.setdefault("_configured_timeout", self.timeout)  # once per run
-        if base:
-            self.timeout = int(base * load_factor())
         assignment = (self.resources.get("nbgrader") or {}).get("assignment")
         if assignment:
             folder = str(editions.edition_for(assignment))

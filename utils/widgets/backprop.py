@@ -114,4 +114,4 @@ def backprop_playground(dataset="two moons", train=course_train):
     ``train``: the function that trains the network (see ``BackpropPlayground``), for
     example the one written in chapter 3 on the student's own backward pass."""
     return show(BackpropPlayground, dataset, train=train,
-                needs="Exercises 2 and 3 (the forward and backward passes) to drive this")
+                needs="Exercises 2 and 3 (the forward and backward passes) to drive this explorer")
