@@ -87,8 +87,11 @@ def test_a_class_graded_beside_busy_processes_gets_the_idle_grades(tmp_path):
         loaded, record = _graded(tmp_path / "busy")
     assert loaded.pop("stubborn")[:2] == stubborn[:2]  # its CPU seconds vary a little
     assert loaded == idle, (loaded, idle)
-    (busy_note,) = record[f"{A}/loops"]["notes"]
+    # beside busy processes a kernel may be slow to start: then it is graded again (noted)
+    (busy_note,) = [n for n in record[f"{A}/loops"]["notes"] if "interrupted" in n]
     assert busy_note.split(" after ")[0] == note.split(" after ")[0]
+    assert all(n.startswith("graded again (attempt 2): ") for r in record.values()
+               for n in r["notes"] if "interrupted" not in n and "kernel server" not in n)
     # the slow student's notebook took longer on the busy machine, and nothing changed
     print(f"slow notebook: {idle_seconds:.1f} s idle, {record[f'{A}/slow']['seconds']:.1f} s "
           "beside 4 busy processes")
