@@ -136,10 +136,7 @@ def machinery_failure(log: str, report: Path, opts: Options, wall: float | None 
     the machinery ("" if it was not): a kernel that did not start, or a cell past its
     wall-time backstop without reaching its CPU limit (a busy machine, or a cell that
     sleeps). Such a submission is graded again (``submission.retry``)."""
-    try:
-        reports = [json.loads(line) for line in report.read_text().splitlines()]
-    except (OSError, ValueError):
-        reports = []
+    reports = _reports(report)
     errors = [r["error"] for r in reports if "error" in r]
     if errors or "kernel didn't respond" in log.lower() or "kernel died before" in log.lower():
         why = errors[0] if errors else "it did not answer"
@@ -152,6 +149,14 @@ def machinery_failure(log: str, report: Path, opts: Options, wall: float | None 
     return ""
 
 
+def _reports(path: Path) -> list[dict]:
+    """The fork server's reports on a submission's kernels (JSON lines; none if unreadable)."""
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    except (OSError, ValueError):
+        return []
+
+
 def _cell(cell: dict) -> str:
     line = str(cell.get("line", ""))[:60]
     return f"cell {cell.get('cell')}" + (f" ({line!r})" if line else "")
@@ -160,13 +165,9 @@ def _cell(cell: dict) -> str:
 def interrupted(report_path: Path, opts: Options) -> list[str]:
     """Notes on the cells the fork server interrupted at the CPU limit of one cell (the
     student's feedback shows a KeyboardInterrupt there)."""
-    try:
-        reports = [json.loads(line) for line in report_path.read_text().splitlines()]
-    except (OSError, ValueError):
-        return []
     return [f"{_cell(c)} was interrupted after {c.get('cpu')} s of CPU time, the limit of one "
             f"cell ({opts.cell_cpu:g} s, the kernel and all it started)"
-            for r in reports for c in r.get("interrupted", [])]
+            for r in _reports(report_path) for c in r.get("interrupted", [])]
 
 
 def kernel_verdict(report_path: Path, executed: Path | None,
@@ -174,10 +175,7 @@ def kernel_verdict(report_path: Path, executed: Path | None,
     """The flags and the failure reason ("" if none) that the fork server's report on a
     submission's kernel gives: a limit that ended it, what its guard undid, and a guard
     that reported fewer cells than the kernel ran (the notebook switched it off)."""
-    try:
-        reports = [json.loads(line) for line in report_path.read_text().splitlines()]
-    except (OSError, ValueError):
-        reports = []
+    reports = _reports(report_path)
     if not reports and executed is not None:  # the guard's record is the kernel's report
         return ["tampering (kernel): no report on its kernel reached the grader"], ""
     flags, cells, reason = [], 0, ""
