@@ -62,6 +62,19 @@ def test_derivatives_keep_relative_accuracy_in_the_tails():
     assert act.tanh_grad(20.0) == pytest.approx(4 * math.exp(-40.0), rel=1e-12)
 
 
+def test_tanh_has_full_relative_accuracy_from_the_smallest_float_to_the_tails():
+    # 1 - e^(-2|z|) cancels to exactly 0 below |z| ~ 1e-16: tanh(1e-17) must still be 1e-17, and
+    # near 0 tanh(z) = z - z^3/3 + ..., so for |z| < 1e-8 the float nearest to tanh(z) is z itself
+    for z in (5e-324, 1e-300, 1e-17, 1e-9):
+        assert act.tanh(z) == z and act.tanh(-z) == -z
+    for z in (1e-3, 0.5, 1.0, 3.0, 18.0, 30.0, 800.0):
+        for s in (1.0, -1.0):
+            assert act.tanh(s * z) == pytest.approx(math.tanh(s * z), rel=2.5e-16, abs=0.0)
+    z = np.concatenate([np.logspace(-320, 3, 4001), -np.logspace(-320, 3, 4001)])
+    assert np.all(np.abs(act.tanh(z) - np.tanh(z)) <= 2.5e-16 * np.abs(np.tanh(z)))
+    assert act.tanh(0.0) == 0.0 and act.tanh(30.0) == 1.0
+
+
 def test_softmax_properties_and_jacobian():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(4, 5))

@@ -61,11 +61,15 @@ def tanh(z):
 
     Range (-1, 1).
 
-    Stable form: tanh(z) = sign(z) (1 - e^(-2|z|)) / (1 + e^(-2|z|)).
+    Stable form: tanh(z) = sign(z) (1 - e^(-2|z|)) / (1 + e^(-2|z|)), which only ever
+    exponentiates non-positive numbers. For tiny |z| the difference 1 - e^(-2|z|) cancels
+    (it is exactly 0 once 2|z| is below half the machine epsilon, so tanh(1e-17) would be 0),
+    so it is computed as d = -expm1(-2|z|), accurate for every float; then
+    1 + e^(-2|z|) = 2 - d and tanh(z) = sign(z) d / (2 - d), to full relative accuracy.
     """
     z = as_float_array(z, "z")
-    e = np.exp(-2.0 * np.abs(z))
-    return scalar_or_array(np.sign(z) * (1.0 - e) / (1.0 + e))
+    d = -np.expm1(-2.0 * np.abs(z))
+    return scalar_or_array(np.sign(z) * d / (2.0 - d))
 
 
 def tanh_grad(z):
