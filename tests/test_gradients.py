@@ -80,3 +80,43 @@ def test_float_limits_loss_scaling_and_conditioning():
     assert demo["float16, scaled, then unscaled in float32"] == pytest.approx(1e-8, rel=1e-3)
     steps = [G.gd_steps_on_quadratic(k) for k in (1, 10, 100)]
     assert steps[0] == 1 and steps[0] < steps[1] < steps[2] and 300 < steps[2] < 600
+
+
+def _verdict(activation, init, depth=30, **options):
+    from utils.widgets.gradients import gradient_verdict
+
+    X = np.random.default_rng(0).normal(size=(128, 64))
+    stats = G.stack_statistics(X, G.deep_stack(depth, 64, init, seed=0), activation, **options)
+    return gradient_verdict(stats["grad_norms"], stats["variances"], activation,
+                            options.get("residual", False))
+
+
+def test_the_explorers_verdict_judges_every_layer_and_the_signal_not_one_ratio():
+    # ReLU's first/last ratio is the same (about 0.8) under every initialisation: the old verdict
+    # called all four "healthy"; the level and the activations' variance tell them apart
+    assert _verdict("relu", "he").startswith("<b>healthy</b>")
+    xavier = _verdict("relu", "xavier")
+    assert "<b>fades</b>" in xavier and "healthy" not in xavier
+    huge = _verdict("relu", "standard normal")
+    assert "<b>huge</b>" in huge and "<b>blows up</b>" in huge
+    tiny = _verdict("relu", "small normal (0.01)")
+    assert "<b>tiny</b>" in tiny and "<b>fades</b>" in tiny
+    assert _verdict("tanh", "xavier").startswith("<b>healthy</b>")
+    tanh_big = _verdict("tanh", "standard normal")
+    assert "<b>exploding</b>" in tanh_big and "growing towards the input" in tanh_big
+    assert "<b>saturated</b>" in tanh_big
+    sigmoid = _verdict("sigmoid", "xavier")  # Xavier does not rescue sigmoid
+    assert "<b>vanishing</b>" in sigmoid and "shrinking towards the input" in sigmoid
+    # batch norm with tanh: about 1.1x per layer towards the input, not flat
+    bn = _verdict("tanh", "standard normal", depth=50, batchnorm=True)
+    assert "<b>uneven</b>" in bn and "about 1.1x per layer" in bn
+    # a residual stream is unbounded: a large variance there is not saturation
+    assert "saturated" not in _verdict("tanh", "xavier", residual=True)
+
+
+def test_the_explorers_verdict_reports_overflow_and_rejects_mismatched_lists():
+    from utils.widgets.gradients import gradient_verdict
+
+    assert "overflow" in gradient_verdict([1.0, np.inf], [1.0, 1.0], "relu")
+    with pytest.raises(ValueError, match="one gradient norm and one activation variance"):
+        gradient_verdict([1.0, 2.0], [1.0], "relu")

@@ -209,12 +209,13 @@ ALTERNATIVES = {
             """),
     ],
     "ch6_gradients": [
-        Mistake("Q3 as a NumPy float", "check_yourself_answer", (),
-                'Q1 = "c"\nQ2 = "b"\nQ3 = np.float64(6e-8)\nQ4 = "b"'),
-        Mistake("Q3 straight from np.finfo (a float16)", "check_yourself_answer", (),
-                'Q1 = "c"\nQ2 = "b"\nQ3 = np.finfo(np.float16).smallest_subnormal\nQ4 = "b"'),
-        Mistake("Q3 as a power of two", "check_yourself_answer", (),
-                'Q1 = "c"\nQ2 = "b"\nQ3 = np.float64(2.0) ** -24\nQ4 = "b"'),
+        Mistake("Q2 from np.arctan2, Q3 as a power, Q4 as a NumPy float", "check_yourself_answer",
+                (), 'Q1 = "c"\nQ2 = np.degrees(np.arctan2(1, 1) - np.arctan2(1, 4))\nQ3 = 2 ** 5\n'
+                'Q4 = np.float64(1.84)'),
+        Mistake("Q2 rounded, Q4 through cosh", "check_yourself_answer", (),
+                'Q1 = "c"\nQ2 = 31.0\nQ3 = np.float64(32)\nQ4 = 1 + 2 / np.cosh(1.0) ** 2'),
+        Mistake("numbers as float32 and int64", "check_yourself_answer", (),
+                'Q1 = "c"\nQ2 = np.float32(30.96)\nQ3 = np.int64(2) ** 5\nQ4 = 1.84'),
         Mistake("He normal through the legacy seeded global generator", "init_answer", (), region=1,
                 code="""
                 np.random.seed(seed)

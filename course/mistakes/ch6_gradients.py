@@ -135,6 +135,13 @@ MISTAKES = [
         'clip by value only from above', 'clipping_answer', fails=('clip_by_value_tests',),
         region=1, code="return {k: np.minimum(g, clip_value) for k, g in grads.items()}"),
     Mistake(
-        'Q3 gives the smallest normal float16', 'check_yourself_answer', fails=('q3_tests',),
-        code='Q1 = "c"; Q2 = "b"; Q3 = 6.1e-5; Q4 = "b"'),
+        'Q3 takes the smallest subnormal, not half of it, as the underflow threshold',
+        'check_yourself_answer', fails=('q3_tests',),
+        code='Q1 = "c"; Q2 = 30.96; Q3 = 64; Q4 = 1.84'),
+    Mistake(
+        'Q4 drops the identity path (the handbook slip)', 'check_yourself_answer',
+        fails=('q4_tests',), code='Q1 = "c"; Q2 = 30.96; Q3 = 32; Q4 = 0.84'),
+    Mistake(
+        'Q2 gives the clipped vector\'s angle, not the turn', 'check_yourself_answer',
+        fails=('q2_tests',), code='Q1 = "c"; Q2 = 45.0; Q3 = 32; Q4 = 1.84'),
 ]

@@ -78,18 +78,55 @@ class GradientFlowExplorer(Widget):
             ax.set_xlim(0, 10 * np.ceil((c["depth"] + 1) / 10))
             ax.set_ylim(10.0 ** (3 * np.floor((np.log10(lo) - 0.2) / 3)),
                         10.0 ** (3 * np.ceil((np.log10(hi) + 0.2) / 3)))
-        self.summary.value = (f"{gradient_verdict(self.stats['grad_norms'])}; last layer's "
-                              f"activation variance {self.stats['variances'][-1]:.2g}")
+        self.summary.value = gradient_verdict(self.stats["grad_norms"], self.stats["variances"],
+                                              c["activation"], c["residual"])
 
 
-def gradient_verdict(norms) -> str:
-    """One line on per-layer gradient norms: vanishing, exploding or healthy."""
-    norms = np.nan_to_num(np.asarray(norms, dtype=float), nan=np.inf)
-    if norms.max() < 1e-12:
-        return "<b>vanishing</b>: every layer's gradient is below 1e-12"
-    ratio = norms[0] / max(norms[-1], 1e-300)
-    verdict = "vanishing" if ratio < 1e-3 else "exploding" if ratio > 1e3 else "healthy"
-    return f"first layer's gradient / last layer's: <b>{ratio:.2g}</b> ({verdict})"
+# What the explorer calls a problem: thresholds on the whole stack, not on one layer
+TINY, HUGE = 1e-8, 1e8  # a weight gradient this small learns nothing; this large, a step explodes
+UNEVEN, SEVERE = 10.0, 1e3  # spread of ||dW_l|| over the layers (largest / smallest)
+FADED, BLOWN = 1e-3, 1e3  # the last layer's activation variance
+SATURATED = {"tanh": 0.8, "sigmoid": 0.2}  # variance near its bound (1, 1/4): outputs at the rails
+
+
+def gradient_verdict(norms, variances, activation, residual=False) -> str:
+    """One line on a stack's health, from every layer's ||dW_l|| and Var(A_l).
+
+    Judged on: the gradients' level (tiny or huge everywhere), their spread over the layers
+    (largest / smallest, and whether they grow or shrink towards the input, with the factor per
+    layer), and the signal reaching the top (Var(A_L) faded, blown up or, for a plain tanh or
+    sigmoid stack whose outputs are bounded, saturated).
+    """
+    norms, variances = np.asarray(norms, dtype=float), np.asarray(variances, dtype=float)
+    if norms.size == 0 or norms.size != variances.size:
+        raise ValueError("give one gradient norm and one activation variance per layer")
+    if not (np.isfinite(norms).all() and np.isfinite(variances).all()):
+        return "<b>overflow</b>: a gradient or an activation reached inf or nan"
+    depth, top = norms.size, norms.max()
+    low = max(norms.min(), np.finfo(float).tiny)
+    spread, problems = top / low, []
+    if top < TINY:
+        problems.append(f"gradients <b>tiny</b> everywhere: every layer's is below {top:.1g}")
+    elif top > HUGE:
+        problems.append(f"gradients <b>huge</b> everywhere: up to {top:.2g}")
+    if spread > UNEVEN and depth > 1:
+        towards_input = int(np.argmax(norms)) < int(np.argmin(norms))
+        per_layer = spread ** (1.0 / (depth - 1))
+        word = ("exploding" if towards_input else "vanishing") if spread > SEVERE else "uneven"
+        problems.append(f"<b>{word}</b>: the layers' gradients span a factor of {spread:.2g}, "
+                        f"{'growing' if towards_input else 'shrinking'} towards the input "
+                        f"(about {per_layer:.3g}x per layer)")
+    last = variances[-1]
+    if last < FADED:
+        problems.append(f"the signal <b>fades</b>: Var(A_{depth}) = {last:.2g}")
+    elif last > BLOWN:
+        problems.append(f"the signal <b>blows up</b>: Var(A_{depth}) = {last:.2g}")
+    elif not residual and last > SATURATED.get(activation, np.inf):
+        problems.append(f"the units are <b>saturated</b>: Var(A_{depth}) = {last:.2g}")
+    if problems:
+        return "; ".join(problems)
+    return (f"<b>healthy</b>: every layer's gradient within a factor of {spread:.2g} of the "
+            f"others, Var(A_{depth}) = {last:.2g}")
 
 
 def gradient_flow_explorer():
