@@ -80,9 +80,8 @@ WITHHELD: dict[str, dict[str, tuple[str, ...]]] = {
         "init": ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal"),
     },
     "ch7_rnn_lstm": {
-        # lstm_backward is no exercise: the loop over a step backward it is handed
         "rnn_cells": ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
-                      "lstm_step_forward", "lstm_step_backward", "lstm_forward"),
+                      "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"),
     },
     "case_study_keras": {
         # dense_model stays: it builds a model; loading weights goes through to_keras_weights

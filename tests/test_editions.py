@@ -192,6 +192,13 @@ ROUTES = {
         attempt("default argument", lambda: rnn_forward(*args))
         attempt("sequence_forward", lambda: utils.rnn.sequence_forward(
             args[0], utils.rnn.init_rnn(1, 1, 1, seed=0), "rnn"))
+        step = {"x_t": np.ones((1, 1)), "h_prev": np.zeros((1, 1)), "c_prev": np.zeros((1, 1)),
+                "Wx": np.ones((1, 4)), "Wh": np.ones((1, 4)), "i": np.ones((1, 1)),
+                "f": np.ones((1, 1)), "g": np.ones((1, 1)), "o": np.ones((1, 1)),
+                "c_next": np.ones((1, 1)), "h_next": np.ones((1, 1))}
+        attempt("lstm_backward", lambda: utils.rnn.lstm_backward(np.ones((1, 1, 1)), [step]))
+        attempt("Cells().pair('lstm')", lambda: utils.rnn.Cells().pair("lstm")[1](
+            np.ones((1, 1, 1)), [step]))
     """,
     "case_study_keras": """
         ex = utils.mlp.WORKED_EXAMPLE  # load_worked_example through the model builder

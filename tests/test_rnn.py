@@ -82,3 +82,33 @@ def test_lstm_gate_explorer(monkeypatch):
     assert explorer.values["c"][-1] < 1e-10
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.lstm_gate_explorer() is None
+
+
+def test_lstm_bptt_carries_both_states_and_cells_run_the_given_backward():
+    # the loss on the last hidden state only: step 1 is reached through dh and dc carried back
+    rng = np.random.default_rng(7)
+    X, h0 = rng.normal(size=(2, 3, 1)), rng.normal(size=(2, 2))
+    Wx, Wh, b = rng.normal(0, 0.5, (1, 8)), rng.normal(0, 0.5, (2, 8)), rng.normal(0, 0.5, 8)
+    dH = np.zeros((2, 3, 2))
+    dH[:, -1] = 1.0
+    dX = rnn.lstm_backward(dH, rnn.lstm_forward(X, h0, Wx, Wh, b)[1])[0]
+    numeric = numerical_gradient(
+        lambda _: float(np.sum(rnn.lstm_forward(X, h0, Wx, Wh, b)[0] * dH)), X)
+    assert relative_error(dX, numeric) < 1e-8 and np.abs(dX[:, 0]).min() > 1e-4
+    calls = []
+    cells = rnn.Cells(lstm_backward=lambda dH, cache: calls.append(len(cache)) or
+                      rnn.lstm_backward(dH, cache))
+    X, y = rnn.noisy_sine(3, 4, 0)
+    rnn.sequence_loss_and_grads(X, y, rnn.init_lstm(1, 2, 1, 0), "lstm", "every", cells)
+    assert calls == [4]
+
+
+def test_gate_explorer_keeps_forget_and_output_apart_and_reports_what_it_keeps():
+    explorer = widgets.LSTMGateExplorer()
+    explorer.controls["forget"].value = 0.0  # f = o = 0.5 at every step: the curves coincide
+    f, o = explorer._lines["f"], explorer._lines["o"]
+    assert np.allclose(f.get_ydata(), o.get_ydata())
+    assert f.get_marker() != o.get_marker() and f.get_linestyle() != o.get_linestyle()
+    explorer.controls["forget"].value = 3.0  # the default: about half is left at the end
+    kept = explorer.values["c"][-1] / explorer.values["c"][2]
+    assert kept == pytest.approx(0.532, abs=1e-3) and "53.2%" in explorer.summary.value

@@ -46,14 +46,14 @@ class Cells:
     rnn_step_backward: object = rnn_step_backward
     lstm_forward: object = lstm_forward
     lstm_step_backward: object = lstm_step_backward
+    lstm_backward: object = lstm_backward
 
     def pair(self, cell: str):
         """(forward, backward) over a whole sequence for ``cell`` ("rnn" or "lstm")."""
         if cell == "rnn":
             return self.rnn_forward, self.rnn_backward
         if cell == "lstm":
-            return self.lstm_forward, lambda dH, cache: lstm_backward(
-                dH, cache, step_backward=self.lstm_step_backward)
+            return self.lstm_forward, self.lstm_backward
         raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
 
 

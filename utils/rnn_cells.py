@@ -138,12 +138,13 @@ def lstm_forward(X, h0, Wx, Wh, b):
     return np.stack([s["h_next"] for s in steps], axis=1), steps
 
 
-def lstm_backward(dH_all, cache, step_backward=None):
+def lstm_backward(dH_all, cache):
     """BPTT through the LSTM: ``(dX, dh0, dWx, dWh, db)`` given dL/dh_t, dH_all (m, T, H).
 
-    ``step_backward``: the step's backward pass (default: ``lstm_step_backward``; a
-    student's own, from chapter 7's exercise, in the notebook's demos)."""
-    step_backward = step_backward or lstm_step_backward
+    Two gradients travel back from step t + 1: dh (through h_t W_h into the next step's
+    gates) and dc (along the cell state). For t = T down to 1, with dh = dc = 0 after the
+    last step: ``lstm_step_backward(dH_all[:, t] + dh, dc, cache[t])`` gives this step's
+    dx_t and the new dh, dc; dWx, dWh and db are summed over the steps."""
     dH_all = as_float_array(dH_all, "dH_all", ndim=3)
     x0, h0, Wx, Wh = cache[0]["x_t"], cache[0]["h_prev"], cache[0]["Wx"], cache[0]["Wh"]
     m, T = dH_all.shape[:2]
@@ -151,6 +152,6 @@ def lstm_backward(dH_all, cache, step_backward=None):
     dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[1])
     dh, dc = np.zeros_like(h0), np.zeros_like(h0)
     for t in range(T - 1, -1, -1):
-        dX[:, t], dh, dc, dWx_t, dWh_t, db_t = step_backward(dH_all[:, t] + dh, dc, cache[t])
+        dX[:, t], dh, dc, dWx_t, dWh_t, db_t = lstm_step_backward(dH_all[:, t] + dh, dc, cache[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return dX, dh, dWx, dWh, db

@@ -51,6 +51,23 @@ def _bptt(upstream: str, accumulate: str) -> str:
     """
 
 
+def _lstm_bptt(dh_next: str, dc_next: str, accumulate: str = "dWh += dWh_t") -> str:
+    return f"""
+        m, T, H = dH_all.shape
+        n_x = cache[0]["x_t"].shape[1]
+        dX = np.zeros((m, T, n_x))
+        dWx, dWh, db = np.zeros((n_x, 4 * H)), np.zeros((H, 4 * H)), np.zeros(4 * H)
+        dh_prev, dc_prev = np.zeros((m, H)), np.zeros((m, H))
+        for t in reversed(range(T)):
+            dX[:, t], dh_prev, dc_prev, dWx_t, dWh_t, db_t = lstm_step_backward(
+                {dh_next}, {dc_next}, cache[t])
+            dWx += dWx_t
+            {accumulate}
+            db += db_t
+        return dX, dh_prev, dWx, dWh, db
+    """
+
+
 MISTAKES = [
     # the sequence exercises build on the student's own step: graded with a correct step in
     # its place (Case.builds_on), a slip here costs only this exercise
@@ -154,6 +171,26 @@ MISTAKES = [
             return np.stack(states, axis=1), [step] * X.shape[1]
         """),
     Mistake(
+        'LSTM BPTT does not carry dc along the cell state', 'lstm_backward_answer',
+        fails=('lstm_backward_tests',),
+        code=_lstm_bptt("dH_all[:, t] + dh_prev", "np.zeros((m, H))")),
+    Mistake(
+        'LSTM BPTT does not add the carried dh to the loss gradient', 'lstm_backward_answer',
+        fails=('lstm_backward_tests',), code=_lstm_bptt("dH_all[:, t]", "dc_prev")),
+    Mistake(
+        'LSTM BPTT keeps only the last step of dWh', 'lstm_backward_answer',
+        fails=('lstm_backward_tests',),
+        code=_lstm_bptt("dH_all[:, t] + dh_prev", "dc_prev", accumulate="dWh = dWh_t")),
+    Mistake(
         'Q1 counts the parameters of one block', 'check_yourself_answer', fails=('q1_tests',),
-        code='Q1 = 620; Q2 = "b"; Q3 = "b"; Q4 = "b"'),
+        code='Q1 = 1248; Q2 = "b"; Q3 = "a"; Q4 = "d"'),
+    Mistake(
+        'Q1 counts two bias vectors, as PyTorch', 'check_yourself_answer', fails=('q1_tests',),
+        code='Q1 = 5120; Q2 = "b"; Q3 = "a"; Q4 = "d"'),
+    Mistake(
+        'Q3: nothing of an LSTM can be computed ahead', 'check_yourself_answer',
+        fails=('q3_tests',), code='Q1 = 4992; Q2 = "b"; Q3 = "d"; Q4 = "d"'),
+    Mistake(
+        'Q4: bias 3, which keeps half over 13 steps, not 20', 'check_yourself_answer',
+        fails=('q4_tests',), code='Q1 = 4992; Q2 = "b"; Q3 = "a"; Q4 = "c"'),
 ]

@@ -35,8 +35,9 @@ def single_unit_lstm(x, w, biases, step=None) -> dict:
 
 
 class LSTMGateExplorer(Widget):
-    """A pulse at step 2 of a 16-step input; sliders on the gates' biases. With the forget
-    gate near 1 the cell state keeps the pulse; with it near 0 the pulse is gone at once."""
+    """A pulse at step 2 of a 16-step input; sliders on the gates' biases. The cell keeps
+    f^13 of what the pulse wrote by the last step: 97 % at forget bias 6 (f = 0.998), 53 % at
+    the default 3 (f = 0.953), 0.01 % at 0 (f = 0.5)."""
 
     figsize = (8.6, 3.2)
     dpi = 72
@@ -64,14 +65,18 @@ class LSTMGateExplorer(Widget):
         ax_gates, ax_state = self.axes
         if not hasattr(self, "_lines"):  # fixed axes; only the curves move
             self._lines = {}
-            for key, label in (("i", "input gate i"), ("f", "forget gate f"),
-                               ("o", "output gate o")):
-                self._lines[key] = self.animate(ax_gates.plot(t, v[key], "o-", ms=3,
-                                                              label=label)[0])
+            # distinct markers and line styles: with equal biases f and o coincide (both
+            # 0.5 at bias 0), and the hollow squares of f stay visible under o's triangles
+            for key, label, style in (
+                    ("i", "input gate i", {"marker": "o", "ls": "-", "ms": 3}),
+                    ("f", "forget gate f", {"marker": "s", "ls": "--", "ms": 7, "mfc": "none"}),
+                    ("o", "output gate o", {"marker": "^", "ls": ":", "ms": 4})):
+                self._lines[key] = self.animate(ax_gates.plot(t, v[key], label=label,
+                                                              **style)[0])
             ax_gates.bar(t, self.x, color="0.85", label="input x_t")
             ax_gates.set_ylim(-0.05, 1.05)
             ax_gates.set_xlabel("step t")
-            ax_gates.legend(fontsize=7, loc="center right")
+            ax_gates.legend(fontsize=7, loc="center right", bbox_to_anchor=(1.0, 0.3))
             self._lines["c"] = self.animate(ax_state.plot(t, v["c"], "o-", ms=3, color="C3",
                                                           label="cell state c_t")[0])
             self._lines["h"] = self.animate(ax_state.plot(t, v["h"], "o-", ms=3, color="C4",
@@ -84,9 +89,9 @@ class LSTMGateExplorer(Widget):
             line.set_ydata(v[key])
         kept = v["c"][-1] / v["c"][2] if v["c"][2] else 0.0
         self.summary.value = (f"forget gate f = {v['f'][5]:.3f} between pulses: after "
-                              f"{len(self.x) - 3} more steps the cell keeps <b>{100 * kept:.1f}%"
+                              f"{len(self.x) - 3} more steps the cell keeps <b>{100 * kept:.3g}%"
                               f"</b> of what the pulse wrote (f^{len(self.x) - 3} = "
-                              f"{v['f'][5] ** (len(self.x) - 3):.3f})")
+                              f"{v['f'][5] ** (len(self.x) - 3):.3g})")
 
 
 def lstm_gate_explorer(step=None):
