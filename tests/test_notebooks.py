@@ -265,9 +265,24 @@ ALTERNATIVES = {
     ],
     "ch7_rnn_lstm": [
         Mistake("Q1 as a NumPy integer", "check_yourself_answer", (),
-                'Q1 = np.int64(4 * (10 * 20 + 20 * 20 + 20))\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"'),
+                'Q1 = np.int64(4 * (6 * 32 + 32 * 32 + 32))\nQ2 = "b"\nQ3 = "a"\nQ4 = "d"'),
         Mistake("Q1 as a NumPy float", "check_yourself_answer", (),
-                'Q1 = np.float64(2480)\nQ2 = "b"\nQ3 = "b"\nQ4 = "b"'),
+                'Q1 = np.float64(4992)\nQ2 = "b"\nQ3 = "a"\nQ4 = "d"'),
+        Mistake("LSTM BPTT collecting the steps and summing with np.sum", "lstm_backward_answer",
+                (), """
+            T = dH_all.shape[1]
+            dh, dc = np.zeros_like(dH_all[:, 0]), np.zeros_like(dH_all[:, 0])
+            dX, dWx, dWh, db = [], [], [], []
+            for t in range(T - 1, -1, -1):
+                dx_t, dh, dc, dWx_t, dWh_t, db_t = lstm_step_backward(dh + dH_all[:, t], dc,
+                                                                      cache[t])
+                dX.insert(0, dx_t)
+                dWx.append(dWx_t)
+                dWh.append(dWh_t)
+                db.append(db_t)
+            return (np.stack(dX, axis=1), dh, np.sum(dWx, axis=0), np.sum(dWh, axis=0),
+                    np.sum(db, axis=0))
+            """),
         Mistake("RNN step with copies in the cache and extra keys", "rnn_step_answer", (), """
             a = np.dot(x_t, Wx) + np.dot(h_prev, Wh) + b
             h_next = np.tanh(a)
