@@ -391,9 +391,11 @@ ALTERNATIVES = {
     ],
     "ch4_optimizers": [
         Mistake("numbers as NumPy scalars", "check_yourself_answer", (),
-                'Q1 = np.float64(1.0)\nQ2 = np.int64(16)\nQ3 = "b"\nQ4 = "a"'),
+                'Q1 = np.float64(0.25)\nQ2 = np.int64(16)\nQ3 = np.float64(2)\n'
+                'Q4 = np.float64(5e-4)'),
         Mistake("numbers computed with NumPy", "check_yourself_answer", (),
-                'Q1 = np.float64(2) / 2\nQ2 = np.ceil(1000 / 64)\nQ3 = "b"\nQ4 = "a"'),
+                'Q1 = np.float64(2) / 8\nQ2 = np.ceil(1000 / 64)\nQ3 = 0.2 / np.sqrt(0.01)\n'
+                'Q4 = 0.01 * 0.1 * 2 / np.sqrt(16)'),
         Mistake("Adagrad and RMSProp in place", "adaptive_answer", (), """
                 for k, p in parameters.items():
                     g = grads["d" + k]

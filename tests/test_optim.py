@@ -106,6 +106,19 @@ def test_optimize_2d_converges_or_reports_divergence(strict_float):
     assert not O.optimize_2d("saddle", "gd", 0.1, 60)["diverged"]  # falling without bound
 
 
+def test_optimize_2d_tells_escaping_the_saddle_from_divergence(strict_float):
+    # GD at 0.3 multiplies the saddle's y by 1.3 per step: |w| passes 1e3 within 60 steps
+    # while the loss falls without bound (downhill); that is an escape, not divergence
+    away = O.optimize_2d("saddle", "gd", 0.3, 60, limit=1e3)
+    assert away["escaped"] and not away["diverged"] and away["loss"][-1] < -1e5
+    assert np.all(np.diff(away["loss"]) < 0) and len(away["path"]) < 61
+    # at 3, x is multiplied by 1 - 3 = -2 per step: the loss grows first, divergence
+    blown = O.optimize_2d("saddle", "gd", 3.0, 60, limit=1e3)
+    assert blown["diverged"] and not blown["escaped"]
+    ravine = O.optimize_2d("ravine", "gd", 0.25, 200, limit=1e3)  # uphill: diverged
+    assert ravine["diverged"] and not ravine["escaped"]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: O.update_parameters_with_gd(P, {"dW1": G["dW1"]}, 0.1), "no 'db1'"),
     (lambda: O.update_parameters_with_gd(P, {**G, "db1": np.ones(3)}, 0.1), "shape"),

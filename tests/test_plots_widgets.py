@@ -122,6 +122,10 @@ def test_learning_rate_explorer_shows_divergence_as_such(monkeypatch, strict_flo
     explorer.controls["lr"].value = 0.5  # beyond 2 / 10, the steep direction's limit
     assert explorer.result["diverged"] and "diverged" in explorer.summary.value
     assert np.all(np.isfinite(explorer.result["path"]))
+    explorer.controls["surface"].value = "saddle"  # leaves the box downhill: no divergence
+    explorer.controls["lr"].value = 0.3
+    assert "escaping downhill" in explorer.summary.value
+    assert "diverged" not in explorer.summary.value and not explorer.result["diverged"]
     explorer.controls["optimizer"].value = "adam"
     explorer.controls["surface"].value = "rosenbrock"
     path = explorer.result["path"]

@@ -280,11 +280,13 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
                 **hyper) -> dict:
     """Run an optimiser on a 2-D surface; the point is the single parameter "W1".
 
-    Returns ``{"path": (k + 1, 2), "loss": (k + 1,), "diverged": bool}``. The run stops
-    early (``diverged``) as soon as the loss exceeds ``blowup`` times its starting value
-    (at least ``blowup``), the point leaves |w| < ``limit`` or the loss stops being
-    finite, so a too-large learning rate shows as divergence, not as an overflow. (A
-    loss that falls without bound, as on the saddle, is not divergence of the method.)
+    Returns ``{"path": (k + 1, 2), "loss": (k + 1,), "diverged": bool, "escaped": bool}``.
+    The run stops early (``diverged``) as soon as the loss exceeds ``blowup`` times its
+    starting value (at least ``blowup``), stops being finite, or the point leaves
+    |w| < ``limit`` with the loss above its start, so a too-large learning rate shows as
+    divergence, not as an overflow. A point that leaves |w| < ``limit`` downhill (loss
+    below its start, as when it escapes the saddle, whose loss falls without bound) is
+    not divergence of the method: the run stops with ``escaped`` instead.
     """
     if surface not in SURFACES:
         raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
@@ -296,7 +298,7 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
         raise ValueError(f"start must be a point (x, y), got shape {w.shape}")
     params = {"W1": w.copy()}
     state = opt.init(params)
-    path, loss, diverged = [w.copy()], [float(surf.f(w))], False
+    path, loss, diverged, escaped = [w.copy()], [float(surf.f(w))], False, False
     ceiling = check_number(blowup, "blowup", low=1.0) * max(abs(loss[0]), 1.0)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, steps + 1):
@@ -304,10 +306,14 @@ def optimize_2d(surface: str, optimizer: str = "gd", learning_rate: float = 0.1,
                                      hyper)
             w = params["W1"]
             value = float(surf.f(w))
-            if (not (np.all(np.isfinite(w)) and np.isfinite(value)) or np.abs(w).max() > limit
-                    or value > ceiling):
+            if not (np.all(np.isfinite(w)) and np.isfinite(value)) or value > ceiling:
                 diverged = True
+            elif np.abs(w).max() > limit:  # gone: uphill is divergence, downhill an escape
+                escaped = value < loss[0]
+                diverged = not escaped
+            if diverged or escaped:
                 break
             path.append(w.copy())
             loss.append(value)
-    return {"path": np.array(path), "loss": np.array(loss), "diverged": diverged}
+    return {"path": np.array(path), "loss": np.array(loss), "diverged": diverged,
+            "escaped": escaped}

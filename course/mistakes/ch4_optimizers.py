@@ -103,6 +103,11 @@ MISTAKES = [
         'Adam with epsilon inside the root', 'adam_answer', fails=('adam_tests',), region=1,
         code=_adam(step="v_hat / np.sqrt(s_hat + epsilon)")),
     Mistake(
+        "Adam in Kingma and Ba's efficient form (epsilon on the uncorrected root)", 'adam_answer',
+        fails=('adam_tests',), region=1,
+        code=_adam(v_hat='v["d" + k] * np.sqrt(1 - beta2**t) / (1 - beta1**t)',
+                   s_hat='s["d" + k]')),
+    Mistake(
         'AdamW decays the biases too', 'adamw_answer', fails=('adamw_tests',),
         code=_adam(decay="step = step + weight_decay * p")),
     Mistake(
@@ -119,6 +124,24 @@ MISTAKES = [
     grads = {k: g + weight_decay * parameters[k[1:]] * k.startswith('dW')
              for k, g in grads.items()}""")),
     Mistake(
+        'Q1 copied from J = theta^2', 'check_yourself_answer', fails=('q1_tests',),
+        code='Q1 = 1.0; Q2 = 16; Q3 = 2.0; Q4 = 0.0005'),
+    Mistake(
+        'Q1 with 1 / curvature instead of 2 / curvature', 'check_yourself_answer',
+        fails=('q1_tests',), code='Q1 = 0.125; Q2 = 16; Q3 = 2.0; Q4 = 0.0005'),
+    Mistake(
         'Q2 drops the last batch', 'check_yourself_answer', fails=('q2_tests',),
-        code='Q1 = 1.0; Q2 = 15; Q3 = "b"; Q4 = "a"'),
+        code='Q1 = 0.25; Q2 = 15; Q3 = 2.0; Q4 = 0.0005'),
+    Mistake(
+        'Q3 without the square root', 'check_yourself_answer', fails=('q3_tests',),
+        code='Q1 = 0.25; Q2 = 16; Q3 = 20.0; Q4 = 0.0005'),
+    Mistake(
+        'Q3 with the default betas', 'check_yourself_answer', fails=('q3_tests',),
+        code='Q1 = 0.25; Q2 = 16; Q3 = 3.1623; Q4 = 0.0005'),
+    Mistake(
+        "Q4 forgets Adam's division", 'check_yourself_answer', fails=('q4_tests',),
+        code='Q1 = 0.25; Q2 = 16; Q3 = 2.0; Q4 = 0.002'),
+    Mistake(
+        'Q4 divides by s_hat, not its root', 'check_yourself_answer', fails=('q4_tests',),
+        code='Q1 = 0.25; Q2 = 16; Q3 = 2.0; Q4 = 0.000125'),
 ]

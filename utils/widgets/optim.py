@@ -9,14 +9,17 @@ from ..optim import OPTIMIZERS, SURFACES, optimize_2d
 from ..training import train
 from .base import Widget, show
 
-__all__ = ["LearningRateExplorer", "learning_rate_explorer", "OptimizerRace", "optimizer_race"]
+__all__ = ["LearningRateExplorer", "learning_rate_explorer", "explorer_verdict", "OptimizerRace",
+           "optimizer_race"]
 
 
 class LearningRateExplorer(Widget):
     """An optimiser's path over a 2-D loss surface (``utils.optim.optimize_2d``).
 
-    A run that leaves the plotting box or overflows is stopped and reported as
-    diverged, with the last finite point drawn.
+    The verdict under the figure follows the loss (``explorer_verdict``): a run whose loss
+    blows up is stopped and reported as diverged, with the last finite point drawn; a run
+    that runs off downhill (the saddle's loss falls without bound) is escaping, not
+    diverging.
     """
 
     figsize = (8.4, 3.3)
@@ -95,13 +98,29 @@ class LearningRateExplorer(Widget):
         top = float(np.max(loss[np.isfinite(loss)], initial=0.0))
         top = self._loss_top if top <= self._loss_top else 10 ** np.ceil(np.log10(top))
         self.axes[1].set_ylim(self._loss_top * 1e-9, top)
-        last = path[-1]
-        if self.result["diverged"]:
-            status = (f"<b style='color:#b00'>diverged</b> after {len(path) - 1} steps: the "
-                      "learning rate is too large for this surface")
-        else:
-            status = f"after {len(path) - 1} steps at ({last[0]:.3g}, {last[1]:.3g})"
+        status = explorer_verdict(self.result, SURFACES[c["surface"]])
         self.summary.value = f"{c['optimizer']}, learning rate {c['lr']:.3g}: {status}"
+
+
+def explorer_verdict(result: dict, surface) -> str:
+    """What the explorer says under the figure about a run of ``optimize_2d`` on
+    ``surface`` (a ``utils.optim.Surface``): diverged only if the loss grew. On a surface
+    unbounded below (no minimum: the saddle), a point that has left the plotted box or the
+    run's limit with the loss below its start is escaping downhill, not diverging."""
+    path, loss = result["path"], np.asarray(result["loss"], dtype=float)
+    steps, (x, y) = len(path) - 1, path[-1]
+    if result["diverged"]:
+        return (f"<b style='color:#b00'>diverged</b> after {steps} step{'s' * (steps != 1)}: "
+                "the loss grew, "
+                "the learning rate is too large for this surface")
+    x0, x1, y0, y1 = surface.box
+    inside = x0 <= x <= x1 and y0 <= y <= y1
+    where = f"at ({x:.3g}, {y:.3g}), loss {loss[-1]:.3g}"
+    if surface.minimum is None and (result.get("escaped") or not inside) and loss[-1] < loss[0]:
+        return (f"<b>escaping downhill</b>: after {steps} steps {where} (it started at "
+                f"{loss[0]:.3g}), outside the plotted region. This surface has no minimum, "
+                "its loss falls without bound: leaving downhill is not divergence")
+    return f"after {steps} steps {where}" + ("" if inside else " (outside the plotted region)")
 
 
 NEEDS = "the optimizer exercises (1 to 5) to drive this widget"
