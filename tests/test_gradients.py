@@ -98,15 +98,15 @@ def test_the_explorers_verdict_judges_every_layer_and_the_signal_not_one_ratio()
     xavier = _verdict("relu", "xavier")
     assert "<b>fades</b>" in xavier and "healthy" not in xavier
     huge = _verdict("relu", "standard normal")
-    assert "<b>huge</b>" in huge and "<b>blows up</b>" in huge
+    assert "<b>exploding</b> everywhere" in huge and "<b>blows up</b>" in huge
     tiny = _verdict("relu", "small normal (0.01)")
-    assert "<b>tiny</b>" in tiny and "<b>fades</b>" in tiny
+    assert "<b>vanishing</b> everywhere" in tiny and "<b>fades</b>" in tiny
     assert _verdict("tanh", "xavier").startswith("<b>healthy</b>")
     tanh_big = _verdict("tanh", "standard normal")
-    assert "<b>exploding</b>" in tanh_big and "growing towards the input" in tanh_big
+    assert "<b>exploding</b> over the layers" in tanh_big and "growing towards" in tanh_big
     assert "<b>saturated</b>" in tanh_big
     sigmoid = _verdict("sigmoid", "xavier")  # Xavier does not rescue sigmoid
-    assert "<b>vanishing</b>" in sigmoid and "shrinking towards the input" in sigmoid
+    assert "<b>vanishing</b> over the layers" in sigmoid and "shrinking towards" in sigmoid
     # batch norm with tanh: about 1.1x per layer towards the input, not flat
     bn = _verdict("tanh", "standard normal", depth=50, batchnorm=True)
     assert "<b>uneven</b>" in bn and "about 1.1x per layer" in bn

@@ -106,16 +106,16 @@ def gradient_verdict(norms, variances, activation, residual=False) -> str:
     low = max(norms.min(), np.finfo(float).tiny)
     spread, problems = top / low, []
     if top < TINY:
-        problems.append(f"gradients <b>tiny</b> everywhere: every layer's is below {top:.1g}")
+        problems.append(f"<b>vanishing</b> everywhere: every layer's gradient is below {top:.1g}")
     elif top > HUGE:
-        problems.append(f"gradients <b>huge</b> everywhere: up to {top:.2g}")
+        problems.append(f"<b>exploding</b> everywhere: gradients up to {top:.2g}")
     if spread > UNEVEN and depth > 1:
         towards_input = int(np.argmax(norms)) < int(np.argmin(norms))
         per_layer = spread ** (1.0 / (depth - 1))
         word = ("exploding" if towards_input else "vanishing") if spread > SEVERE else "uneven"
-        problems.append(f"<b>{word}</b>: the layers' gradients span a factor of {spread:.2g}, "
-                        f"{'growing' if towards_input else 'shrinking'} towards the input "
-                        f"(about {per_layer:.3g}x per layer)")
+        problems.append(f"<b>{word}</b> over the layers: their gradients span a factor of "
+                        f"{spread:.2g}, {'growing' if towards_input else 'shrinking'} towards the "
+                        f"input (about {per_layer:.3g}x per layer)")
     last = variances[-1]
     if last < FADED:
         problems.append(f"the signal <b>fades</b>: Var(A_{depth}) = {last:.2g}")
