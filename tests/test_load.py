@@ -35,7 +35,7 @@ STUBBORN = ("# a stubborn loop\nwhile True:\n    try:\n        while True:\n    
             "    except KeyboardInterrupt:\n        pass")
 
 
-def _class(dest: Path) -> None:
+def _class(dest: Path, students=("solved", "slow", "loops", "wrong", "stubborn")) -> None:
     workspace.make_course_dir(dest, [A])
     release = read(workspace.generate(dest, A))
     solved = fill_answers(release, read(notebook_path(ROOT, "source", A)))
@@ -44,7 +44,8 @@ def _class(dest: Path) -> None:
     for student, nb in {"solved": solved, "slow": _with_cell(solved, SLOW),
                         "loops": _with_cell(solved, LOOP), "wrong": wrong,
                         "stubborn": _with_cell(solved, STUBBORN)}.items():
-        workspace.submit(dest, A, student, nb)
+        if student in students:
+            workspace.submit(dest, A, student, nb)
 
 
 @contextlib.contextmanager
@@ -71,7 +72,9 @@ def _graded(dest: Path, *extra: str, env: dict | None = None) -> dict:
 
 def test_a_class_graded_beside_busy_processes_gets_the_idle_grades(tmp_path):
     _class(tmp_path / "idle")
-    _class(tmp_path / "busy")
+    # beside the busy processes: the submissions whose grade hangs on time (the stubborn loop's
+    # verdict is CPU time as well, but it costs 12 s of a core and is checked idle)
+    _class(tmp_path / "busy", ("solved", "slow", "loops"))
     idle, record = _graded(tmp_path / "idle")
     stubborn = idle.pop("stubborn")
     assert idle == {"solved": ("graded", 30.0, ""), "slow": ("graded", 30.0, ""),
@@ -85,8 +88,7 @@ def test_a_class_graded_beside_busy_processes_gets_the_idle_grades(tmp_path):
     idle_seconds = record[f"{A}/slow"]["seconds"]
     with busy(4):  # on 2 cores
         loaded, record = _graded(tmp_path / "busy")
-    assert loaded.pop("stubborn")[:2] == stubborn[:2]  # its CPU seconds vary a little
-    assert loaded == idle, (loaded, idle)
+    assert loaded == {s: idle[s] for s in ("solved", "slow", "loops")}, (loaded, idle)
     # beside busy processes a kernel may be slow to start: then it is graded again (noted)
     (busy_note,) = [n for n in record[f"{A}/loops"]["notes"] if "interrupted" in n]
     assert busy_note.split(" after ")[0] == note.split(" after ")[0]
