@@ -152,17 +152,17 @@ ALTERNATIVES = {
             """),
     ],
     "ch5_regularization": [
-        Mistake("Q1 as np.int64", "check_yourself_answer", (), """
-            Q1 = np.int64(1024)
+        Mistake("Q1 and Q3 as NumPy floats", "check_yourself_answer", (), """
+            Q1 = np.float64(0.8) ** 10
             Q2 = "b"
-            Q3 = "b"
-            Q4 = "c"
+            Q3 = np.float64(2) * (1 - np.float64(0.9) ** 3)
+            Q4 = "a"
             """),
-        Mistake("Q1 as np.float64 from 2 ** 10", "check_yourself_answer", (), """
-            Q1 = np.float64(2) ** 10
+        Mistake("Q1 and Q3 rounded to three digits", "check_yourself_answer", (), """
+            Q1 = 0.107
             Q2 = "b"
-            Q3 = "b"
-            Q4 = "c"
+            Q3 = np.float32(0.542)
+            Q4 = "a"
             """),
         Mistake("L2 penalty as a NumPy float", "penalties_answer", (), """
             squares = [np.sum(np.square(W)) for k, W in parameters.items() if k[0] == "W"]

@@ -198,3 +198,25 @@ def test_regularized_training_runs_and_l2_shrinks_the_weights():
     assert np.abs(small["W1"]).sum() < np.abs(free["W1"]).sum()
     assert hist[-1] < hist[0] and "running_mean1" in small
     assert training.predict(X, small, ["tanh", "sigmoid"]).shape == (80, 1)
+
+
+def test_playground_shows_section_1_data_and_the_weights_it_says():
+    """Chapter 5's playground trains on section 1's 80/320 split; without early stopping it
+    shows the last epoch's weights, with it the best epoch's (the curves' dotted line)."""
+    from utils.data import two_moons
+    from utils.widgets import RegularizationPlayground
+
+    X, y = two_moons(400, seed=3, noise=0.35)
+    playground = RegularizationPlayground(epochs=100)
+    assert np.array_equal(playground.X_train, X[:80]) and np.array_equal(playground.X_val, X[80:])
+    assert np.array_equal(playground.y_val, y[80:])
+
+    def val_loss(params):
+        A = training.predict(playground.X_val, params, playground.ACTS)
+        return mlp.LOSSES["bce"][0](A, playground.y_val.reshape(-1, 1))
+
+    last = playground.run(0.0, 0.0, False, False)
+    assert val_loss(last["params"]) == pytest.approx(last["val"][-1], rel=1e-12)
+    assert last["best"] != len(last["val"]) - 1  # the last epoch is not the best here
+    stopped = playground.run(0.0, 0.0, False, True)
+    assert val_loss(stopped["params"]) == pytest.approx(stopped["val"][stopped["best"]], rel=1e-12)

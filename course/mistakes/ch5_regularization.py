@@ -209,6 +209,25 @@ MISTAKES = [
         'early stopping counts a tie as an improvement', 'early_stopping_answer',
         fails=('early_stopping_tests',), code=_early("<=")),
     Mistake(
-        'Q2 picks batch norm for small batches', 'check_yourself_answer', fails=('q2_tests',),
-        code='Q1 = 1024; Q2 = "a"; Q3 = "b"; Q4 = "c"'),
+        'Q1 takes the 2**10 thinned networks as equally likely', 'check_yourself_answer',
+        fails=('q1_tests',), code='Q1 = 1 / 2**10; Q2 = "b"; Q3 = 0.542; Q4 = "a"'),
+    Mistake(
+        'Q1 keeps a unit with probability p', 'check_yourself_answer', fails=('q1_tests',),
+        code='Q1 = 0.2**10; Q2 = "b"; Q3 = 0.542; Q4 = "a"'),
+    Mistake(
+        'Q2 normalizes the single example over its features (layer norm)',
+        'check_yourself_answer', fails=('q2_tests',),
+        code='Q1 = 0.8**10; Q2 = "c"; Q3 = 0.542; Q4 = "a"'),
+    Mistake(
+        'Q2 forgets eps: a zero variance gives NaN', 'check_yourself_answer',
+        fails=('q2_tests',), code='Q1 = 0.8**10; Q2 = "d"; Q3 = 0.542; Q4 = "a"'),
+    Mistake(
+        'Q3 subtracts the batch mean at test time', 'check_yourself_answer', fails=('q3_tests',),
+        code='Q1 = 0.8**10; Q2 = "b"; Q3 = 2; Q4 = "a"'),
+    Mistake(
+        'Q3 with the momentum on the new batch mean', 'check_yourself_answer',
+        fails=('q3_tests',), code='Q1 = 0.8**10; Q2 = "b"; Q3 = 2 * (1 - 0.1**3); Q4 = "a"'),
+    Mistake(
+        'Q4 measures bias against 0 %, not the 14 % floor', 'check_yourself_answer',
+        fails=('q4_tests',), code='Q1 = 0.8**10; Q2 = "b"; Q3 = 0.542; Q4 = "c"'),
 ]
