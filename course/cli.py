@@ -1,7 +1,7 @@
 """``python -m course``: instructor commands for the Deep Learning Fundamentals course.
 Imports ``course.build``, ``course.check``, ``course.coursedir``, ``course.demo``,
-``course.editions``, ``course.grading.run``, ``course.lab``, ``course.notebooks``,
-``course.report``.
+``course.editions``, ``course.grading.run``, ``course.lab``, ``course.lms``,
+``course.notebooks``, ``course.report``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ commands:
   lab     JupyterLab for a student (Validate, no grader tools) or, with --instructor, everything
   demo    grade a simulated class (correct, partly wrong, blank, broken, corrupt) end to end
   edition build the student edition of utils for a course in progress (a wheel to install)
+  export  grades for the LMS: the file Canvas or Moodle imports, or a plain CSV
 """
 
 
@@ -93,6 +94,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder for the wheel (default: dist/ in the course directory)")
     p.add_argument("--folder", action="store_true",
                    help="write the package folder (OUT/utils) instead of a wheel")
+    p = command("export", "grades for the LMS: a Canvas or Moodle import file, or a plain CSV")
+    p.add_argument("assignments", nargs="*", help="assignment names (default: all graded)")
+    p.add_argument("--lms", required=True, choices=["canvas", "moodle", "csv"],
+                   help="the file's format (docs/deployment.md: how to import it)")
+    p.add_argument("--per-exercise", action="store_true",
+                   help="one column per graded cell instead of one per assignment")
+    p.add_argument("--missing-zero", action="store_true",
+                   help="write 0 for a missing submission (default: left empty, Moodle '-')")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the file to write (default: reports/grades_<lms>.csv)")
     return parser
 
 
@@ -128,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             raise CourseError(f"{course.root} is not a course directory (no nbgrader_config.py)")
         if args.command == "edition":
             return _edition(course, args)
+        if args.command == "export":
+            from .lms import export
+
+            out = args.out or course.reports / f"grades_{args.lms}.csv"
+            found = export(course.db_url, args.lms, out, args.assignments,
+                           per_exercise=args.per_exercise, missing_zero=args.missing_zero)
+            print(f"wrote {out}: {len(found.students)} students, {len(found.items)} grade "
+                  "columns (docs/deployment.md: importing it)")
+            return 0
         names = resolve(args.assignments, course.root)
         if args.command == "build":
             from .build import build
