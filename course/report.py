@@ -5,6 +5,7 @@ per-exercise pass rates, hardest first (``<A>_exercises.png``), and ``summary.md
 the figures, the submissions that could not be graded and the anti-cheat flags.
 Imports ``course.coursedir``, ``course.gradebook``, ``course.grading.run`` and matplotlib,
 numpy.
+Similar submissions, for review and never a penalty: ``course.similarity``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import similarity  # noqa: E402
 from .coursedir import Course  # noqa: E402
 from .gradebook import results  # noqa: E402
 from .grading.run import RUN_RECORD  # noqa: E402
@@ -81,6 +83,8 @@ def report(course: Course, names: list[str], log=print) -> Path:
         lines += [f"- {e['student']}: {f}" for e in flagged for f in e["flags"]] or ["- none"]
         lines += ["", "### Notes", ""]
         lines += [f"- {e['student']}: {n}" for e in noted for n in e["notes"]] or ["- none"]
+        lines += ["", "### Similar submissions (for review, never a penalty)", ""]
+        lines += similarity.summary_lines(similarity.similar_pairs(course, name))
         lines += [""]
     (out / "summary.md").write_text("\n".join(lines))
     log("\n".join(lines))
