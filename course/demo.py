@@ -4,8 +4,9 @@ In a scratch course directory (default ``demo_course/``, ignored by git) it gene
 the release, writes one submission per simulated student, grades them all with
 ``course grade`` (nbgrader on every core, with a progress bar; feedback; ``grades.csv``),
 writes the class report and prints a table comparing each student's score with the
-score the simulation expects.
-Imports ``course.coursedir``, ``course.grading.execute.sandbox.bwrap``,
+score the simulation expects, and, for every exercise lost, the mistake the verdict step
+diagnosed (the student who made catalogued mistakes must be diagnosed with them).
+Imports ``course.coursedir``, ``course.misconceptions``, ``course.grading.execute.sandbox.bwrap``,
 ``course.grading.run``, ``course.mistakes``, ``course.notebooks``, ``course.report``,
 ``course.workspace`` and nbformat.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import workspace
+from . import misconceptions, workspace
 from .coursedir import Course
 from .mistakes import MISTAKES, Mistake, mistakes
 from .notebooks import (
@@ -41,6 +42,7 @@ class Student:
     expected: float | None  # None: the notebook cannot be graded at all
     nb: object = None
     raw: str | None = None
+    made: tuple = ()  # the catalogued mistakes in the notebook, which the report must name
 
 
 def tests_after(nb, answer_id: str) -> list[str]:
@@ -75,7 +77,8 @@ def simulated_class(source, release, assignment: str) -> list[Student]:
     return [
         Student("ada", "correct", total, fill_answers(release, source)),
         Student("ben", "partly wrong: " + "; ".join(m.name for m in chosen),
-                total - sum(points[g] for g in lost), fill_answers(release, source, chosen)),
+                total - sum(points[g] for g in lost), fill_answers(release, source, chosen),
+                made=tuple(chosen)),
         Student("cai", "blank (the release as handed out)", 0.0, release),
         Student("dee", f"broken: syntax error in {broken_cell}, deleted {dropped}, sys.exit",
                 total - sum(points[g] for g in broken_tests), broken),
@@ -115,7 +118,7 @@ def run_demo(course: Course, names: list[str], course_dir: Path, log=print) -> b
         failures = {s.student: s.reason for s in graded
                     if s.assignment == name and s.status == "failed"}
         got = workspace.scores(course_dir, name)
-        all_ok &= _print_table(name, students, got, failures, points, log)
+        all_ok &= _print_table(demo, name, students, got, failures, points, log)
     csv_path = course_dir / "grades.csv"
     with open(csv_path) as fh:
         rows = list(csv.DictReader(fh))
@@ -125,7 +128,7 @@ def run_demo(course: Course, names: list[str], course_dir: Path, log=print) -> b
     return all_ok
 
 
-def _print_table(name, students, got, failures, points, log) -> bool:
+def _print_table(course, name, students, got, failures, points, log) -> bool:
     total = sum(points.values())
     ok_all = True
     log(f"\n== {name}: {len(students)} simulated students, {total:g} points")
@@ -144,8 +147,16 @@ def _print_table(name, students, got, failures, points, log) -> bool:
         log(f"{s.id:<8}{score:>8}{expected:>10}  {'yes' if ok else 'NO':<3} {s.kind}")
         if cells:
             missed = [g for g, (v, m) in cells.items() if v < m]
+            diagnosed = misconceptions.diagnoses(course, name, s.id)
             if missed and s.expected:
-                log(f"{'':<30}lost: {', '.join(missed)}")
+                for gid in missed:
+                    why = " / ".join(diagnosed.get(gid, [])) or "no catalogued mistake"
+                    log(f"{'':<30}lost: {gid} (diagnosed: {why})")
+            named = {n for names in diagnosed.values() for n in names}
+            if any(m.name not in named for m in s.made):
+                ok_all = False
+                log(f"{'':<30}NOT DIAGNOSED: "
+                    + ", ".join(m.name for m in s.made if m.name not in named))
         if s.id in failures:
             log(f"{'':<30}not graded: {failures[s.id]}")
     if not ok_all:

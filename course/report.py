@@ -2,9 +2,10 @@
 
 Writes under ``reports/``: per assignment a grade histogram (``<A>_grades.png``) and the
 per-exercise pass rates, hardest first (``<A>_exercises.png``), and ``summary.md`` with
-the figures, the submissions that could not be graded and the anti-cheat flags.
-Imports ``course.coursedir``, ``course.gradebook``, ``course.grading.run`` and matplotlib,
-numpy.
+the figures, what students misunderstood (``course.misconceptions``), the submissions that
+could not be graded, the anti-cheat flags and similar submissions; ``report.html`` shows the
+same as one self-contained page (``course.report_page``). Imports ``course.coursedir``,
+``course.gradebook``, ``course.grading.run``, ``course.misconceptions`` and matplotlib, numpy.
 Similar submissions, for review and never a penalty: ``course.similarity``.
 """
 
@@ -19,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import similarity  # noqa: E402
+from . import misconceptions, report_page, similarity  # noqa: E402
 from .coursedir import Course  # noqa: E402
 from .gradebook import results  # noqa: E402
 from .grading.run import RUN_RECORD  # noqa: E402
@@ -41,7 +42,7 @@ def report(course: Course, names: list[str], log=print) -> Path:
     out.mkdir(exist_ok=True)
     record_path = course.root / RUN_RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    lines = ["# Class report", ""]
+    lines, sections = ["# Class report", ""], []
     for name in names:
         res = class_results(course, name)
         totals = np.array(list(res["totals"].values()))
@@ -73,10 +74,14 @@ def report(course: Course, names: list[str], log=print) -> Path:
                   "- hardest exercises: " + ", ".join(f"{k} ({100 * r:.0f}% pass)"
                                                        for r, k in rates[:3]),
                   f"- plots: `{name}_grades.png`, `{name}_exercises.png`", ""]
+        table = misconceptions.class_misconceptions(course, name, res["totals"])
+        lines += misconceptions.markdown(table)
         entries = [e for e in record.values() if e["assignment"] == name]
         failed = [e for e in entries if e["status"] == "failed"]
         flagged = [e for e in entries if e["flags"]]
         noted = [e for e in entries if e["notes"]]
+        pairs = similarity.similar_pairs(course, name)
+        sections.append(report_page.Section(name, res, rates, table, failed, flagged, pairs))
         lines += ["### Could not be graded", ""]
         lines += [f"- {e['student']}: {e['reason']}" for e in failed] or ["- none"]
         lines += ["", "### Flags for review (not penalised automatically)", ""]
@@ -84,11 +89,13 @@ def report(course: Course, names: list[str], log=print) -> Path:
         lines += ["", "### Notes", ""]
         lines += [f"- {e['student']}: {n}" for e in noted for n in e["notes"]] or ["- none"]
         lines += ["", "### Similar submissions (for review, never a penalty)", ""]
-        lines += similarity.summary_lines(similarity.similar_pairs(course, name))
+        lines += similarity.summary_lines(pairs)
         lines += [""]
     (out / "summary.md").write_text("\n".join(lines))
+    report_page.write(course, sections, out / "report.html")
     log("\n".join(lines))
     plots = sorted(p.name for p in out.glob("*.png") if p.stem.rsplit("_", 1)[0] in names)
-    log(f"written: {out / 'summary.md'}" + (f" and {', '.join(plots)} beside it" if plots
-                                             else " (no plots: nothing is graded yet)"))
+    log(f"written: {out / 'summary.md'}, {out / 'report.html'}"
+        + (f" and {', '.join(plots)} beside them" if plots
+           else " (no plots: nothing is graded yet)"))
     return out / "summary.md"

@@ -474,6 +474,40 @@ def test_report_summarises_the_class(graded):
     assert "corrupt: not a valid notebook file" in summary and "tamperer: tampering" in summary
     assert (dest / "reports" / f"{A}_grades.png").read_bytes()[:4] == b"\x89PNG"
     assert (dest / "reports" / f"{A}_exercises.png").exists()
+    # what the class misunderstood: the wrong student's two mistakes, named by their outputs
+    section = summary.split("### What students misunderstood")[1].split("###")[0]
+    for mistake in ("threshold with > instead of >=", "AND_NOT with the inputs swapped"):
+        assert re.search(rf"\| {re.escape(mistake)} \| \d+ \([^)]*\bwrong\b", section), mistake
+
+
+def test_the_report_page_shows_the_class_in_a_browser(graded):
+    """report.html is one self-contained page: no script, the histogram embedded, the
+    misconception table, and links to each student's feedback that lead to the page."""
+    from tests import browser as B
+
+    if B.available():
+        pytest.skip(B.available())
+    dest, _, _, _ = graded
+    proc = course("--root", str(dest), "report", A)
+    assert proc.returncode == 0, proc.stderr
+    page_path = dest / "reports" / "report.html"
+    text = page_path.read_text()
+    assert "<script" not in text.lower()
+    with B.browser() as chromium:
+        page = B.new_page(chromium)
+        page.goto(page_path.as_uri())
+        assert page.title() == "Class report"
+        assert page.locator(f"h2#{A}").inner_text() == A
+        widths = page.evaluate("() => Array.from(document.images).map(i => i.naturalWidth)")
+        assert widths and min(widths) > 100, widths  # the histogram, decoded from the page
+        rows = page.locator("tr", has_text="threshold with > instead of >=")
+        assert rows.count() == 1 and "wrong" in rows.inner_text()
+        link = rows.locator("a", has_text="wrong")
+        B.shoot(page, "report_page")
+        link.click()
+        page.wait_for_load_state()
+        assert page.url.endswith(f"feedback/wrong/{A}/{A}.html")
+        assert "threshold with > instead of >=" in page.locator("body").inner_text()
 
 
 def test_nothing_to_grade_is_an_error(tmp_path):

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course import workspace
+from course import misconceptions, workspace
 from course.check import check_leaks, check_metadata, run_checks
 from course.coursedir import Course
 from course.grading.feedback import PASSED_MESSAGE
@@ -479,6 +479,19 @@ def alternative_groups(alternatives: list[Mistake]) -> list[list[Mistake]]:
     return groups
 
 
+# Wrong answers no catalogued mistake explains: the class report must count them as such
+UNCATALOGUED = {"ch1_perceptron": [
+    Mistake("relu as the absolute value", "relu_answer", ("relu_tests",),
+            "return np.abs(np.asarray(z, dtype=float))"),
+    Mistake("leaky relu with alpha on the positive side", "leaky_relu_answer",
+            ("leaky_relu_tests",), """
+            z = np.asarray(z, dtype=float)
+            return np.where(z > 0, alpha * z, z)
+            """),
+]}
+GRADED_BY_COURSE: dict[str, object] = {}  # assignment -> the course dir `course grade` graded
+
+
 def _tamper_cell():
     return nbformat.v4.new_code_cell(TAMPER)
 
@@ -515,6 +528,8 @@ def graded(request, tmp_path_factory):
         workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
     for i, group in enumerate(alternative_groups(ALTERNATIVES.get(name, []))):
         workspace.submit(course, name, f"alternative{i}", fill_answers(release, source, group))
+    for i, mistake in enumerate(UNCATALOGUED.get(name, [])):
+        workspace.submit(course, name, f"uncatalogued{i}", fill_answers(release, source, [mistake]))
     leaker = fill_answers(release, source)
     leaker.cells.insert(2, nbformat.v4.new_code_cell(ECHO_EVERY_CELL))
     leaker.cells.append(nbformat.v4.new_code_cell('print("\\n".join(_seen))'))
@@ -532,6 +547,7 @@ def graded(request, tmp_path_factory):
     proc = subprocess.run([sys.executable, "-m", "course", "--root", str(ours), "grade",
                            "--workers", "2", name], capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    GRADED_BY_COURSE[name] = ours
 
     skipped = sorted(set(mistake_students(name)) - nbgrader_sample(name))
     excluded = f"--CourseDirectory.student_id_exclude={','.join(skipped)}"
@@ -595,6 +611,38 @@ def test_each_mistake_loses_exactly_its_own_points(graded):
         assert failed == set(mistake.fails), f"{mistake.name}: failed {sorted(failed)}"
         assert sum(s for s, _ in got.values()) == sum(points.values()) - sum(
             points[g] for g in mistake.fails)
+
+
+def test_each_mistake_is_diagnosed_and_the_report_counts_it(graded):
+    """The verdict step names every catalogued mistake in the cells it fails (by its outputs on
+    the hidden cases), names nothing where a student lost nothing, and the class report counts
+    each mistake once and the uncatalogued ones as unexplained."""
+    name, _, _, scores, _ = graded
+    course = Course(GRADED_BY_COURSE[name])
+    for i, mistake in enumerate(mistakes(name)):
+        found = misconceptions.diagnoses(course, name, f"mistake{i:02d}")
+        for gid in mistake.fails:
+            assert mistake.name in found.get(gid, []), (mistake.name, gid, found)
+    for student in [s for s in scores if s == "solved" or s.startswith("alternative")]:
+        assert misconceptions.diagnoses(course, name, student) == {}, student
+    table = misconceptions.class_misconceptions(course, name, scores)
+    for mistake in mistakes(name):
+        counted = {label: n for e in table.values() for label, n in e.mistakes.items()
+                   if mistake.name in label.split(" / ")}
+        assert sum(counted.values()) >= len(mistake.fails), (mistake.name, counted)
+    for i, mistake in enumerate(UNCATALOGUED.get(name, [])):
+        student = f"uncatalogued{i}"
+        failed = {g for g, (s, m) in scores[student].items() if s < m}
+        assert failed == set(mistake.fails), (mistake.name, failed)
+        assert misconceptions.diagnoses(course, name, student) == {g: [] for g in failed}
+        assert student in table[mistake.fails[0]].students[misconceptions.UNEXPLAINED]
+    if name in UNCATALOGUED:
+        section = "\n".join(misconceptions.markdown(table))
+        assert "match no catalogued mistake" in section
+    # the student reads the diagnosis in the feedback, in one sentence
+    first = mistakes(name)[0]
+    page = course.feedback_page(name, "mistake00").read_text()
+    assert f"common mistake: {first.name}" in unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def test_patching_utils_does_not_change_the_grade(graded):

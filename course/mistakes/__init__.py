@@ -2,8 +2,11 @@
 
 A mistake replaces one solution region of one answer cell with what a student might
 plausibly write, and names the tests cells it must fail; every other tests cell must
-keep its points. ``tests/test_notebooks.py`` grades one submission per mistake with
-nbgrader to prove it, and the demo's simulated students make some of them.
+keep its points. The verdict step recognises it in a student's failed cell by running it on
+the same hidden cases (``course.grading.verdicts.diagnose``), so its name is the sentence a
+student reads: say what the answer does wrong, not what it should do.
+``tests/test_notebooks.py`` grades one submission per mistake with nbgrader to prove it, and
+the demo's simulated students make some of them.
 
 Adding an assignment: write ``course/mistakes/<assignment>.py`` with a ``MISTAKES`` list
 and add its module to ``_MODULES`` below (one line).
@@ -35,6 +38,10 @@ class Mistake:
     fails: tuple[str, ...]  # grade_ids of the tests cells that must score 0
     code: str  # what the student wrote instead (any indentation; dedented here)
     region: int = 0  # which ### BEGIN SOLUTION region of that cell (0 = first)
+    # how the class report recognises it when its outputs cannot be reproduced outside the
+    # student's kernel (an answer handed to utils, whose edition withholds it): a regular
+    # expression that a failed hidden check's message matches; "" = by its outputs
+    message: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n"))

@@ -35,6 +35,7 @@ MISTAKES = [
         """),
     Mistake(
         'graph example handed to utils.graph.Value', 'graphs_answer',
+        message=r"backpropagate is not in this edition",
         fails=('graph_example_tests',),
         code="""
             a, b, c = Value(a), Value(b), Value(c)
@@ -85,6 +86,7 @@ MISTAKES = [
         """),
     Mistake(
         'backward pass handed to utils.mlp.backward', 'two_layer_answer',
+        message=r"utils\.mlp\.backward is not in this edition",
         fails=('two_layer_backward_tests',), region=1,
         code="""
             A2, caches = utils.mlp.forward(X, params, "sigmoid")
@@ -101,6 +103,7 @@ MISTAKES = [
         fails=('two_layer_backward_tests',), region=1, code=_backward(dZ1="dA1")),
     Mistake(
         'backward pass by finite differences', 'two_layer_answer',
+        message=r"numerical_gradient is not in this edition",
         fails=('two_layer_backward_tests',), region=1,
         code="""
             grads = {}

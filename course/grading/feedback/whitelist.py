@@ -3,7 +3,8 @@
 It runs in nbgrader's ``GenerateFeedback`` pipeline before ``ClearHiddenTests``. Every
 autograder-tests cell keeps exactly one output: "passed", or the first failure's class and
 teaching message — a failure raised by a visible test keeps its message, one raised inside
-the hidden region only the exercise's hint, never the expected values. Nothing else a tests
+the hidden region only the exercise's hint, never the expected values — and, when the verdict
+step recognised a catalogued mistake, one sentence naming it. Nothing else a tests
 cell printed survives (a student's hook could print anything there). Every other code cell
 keeps only its plots (images) and short plain text: at most ``MAX_LINES`` lines and
 ``MAX_CHARS`` characters a cell, shortened with a note; an output that shows a line of the
@@ -29,6 +30,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Int
 
 from ...notebooks import BEGIN_HIDDEN, END_HIDDEN, region_lines
+from ..verdicts.diagnose import sentence
 from .hidden import (
     IMAGE_TYPES,
     MAX_CHARS,
@@ -164,6 +166,9 @@ class HideHiddenTestDetails(Preprocessor):
         # a test calls): one that still shows the hidden tests, in any encoding, is replaced
         if reveals(message, self._secret):
             message = HIDDEN_MESSAGE
+        names = cell.get("metadata", {}).get("course", {}).get("diagnosis")
+        if names and isinstance(names, list):  # written by the verdict step, not the student
+            message = f"{message}\n{sentence([str(n) for n in names])}"
         name = error.get("ename", "Error")
         return nbformat.v4.new_output("error", ename=name, evalue=message,
                                       traceback=[f"{name}: {message}"])

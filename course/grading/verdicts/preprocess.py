@@ -2,7 +2,10 @@
 
 ``ServeCases`` (before ``Execute``) reads the hidden cases of every tests cell from the
 *source* notebook (never from the submission), and hands the kernel a tests cell whose
-hidden region is one call of ``utils.observe.run`` with the calls and inputs only.
+hidden region is one call of ``utils.observe.run`` with the calls and inputs only; in a cell
+written as ``def _tests(): ...`` then ``_tests()``, the call runs after the function, also
+when a visible test failed (not when the cell was stopped at its CPU limit), so that a
+failed visible test still leaves the data a diagnosis needs.
 ``DecideCases`` (after ``Execute``, before ``SaveAutoGrades``) reads what each case
 reported from that cell's outputs, decides it here (``decide``), puts the source's text
 back in the cell and writes the verdict: nothing when all cases passed, else one error
@@ -17,6 +20,7 @@ Imports nbgrader, ``course.notebooks``, ``utils.observe`` and this package's ``s
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import nbformat
@@ -35,6 +39,7 @@ from ...notebooks import (
     read,
 )
 from .decide import decide
+from .diagnose import diagnose, visible_part
 from .spec import Case, collect, payload
 
 RESOURCE = "course_cases"
@@ -68,9 +73,34 @@ def cell_cases(cell_id: str, source: str) -> CellCases | None:
     region = regions[0]
     lines = source.splitlines()
     cases = collect("\n".join(lines[region.start + 1:region.end]))
-    call = f"{region.indent}{KERNEL_CASES_CALL}{cell_id!r}, {payload(cases)!r})"
-    kernel = "\n".join([*lines[:region.start + 1], call, *lines[region.end:]])
-    return CellCases(source, kernel, tuple(cases))
+    call = f"{KERNEL_CASES_CALL}{cell_id!r}, {payload(cases)!r})"
+    runner = _runner(lines, region)
+    if runner is None:  # the hidden calls in the region's place
+        kernel = [*lines[:region.start + 1], region.indent + call, *lines[region.end:]]
+    else:  # after the tests function, even when a visible test failed: the diagnosis's data
+        kernel = [*lines[:region.start + 1], *lines[region.end:]]
+        at = runner - (region.end - region.start - 1)
+        kernel[at:at + 1] = ["try:", f"    {lines[runner]}",
+                             "except KeyboardInterrupt:",  # a cell stopped at its CPU limit
+                             "    raise",
+                             "except BaseException:", f"    {call}", "    raise",
+                             "else:", f"    {call}"]
+    return CellCases(source, "\n".join(kernel), tuple(cases))
+
+
+def _runner(lines: list[str], region) -> int | None:
+    """The top-level line that calls the function holding the hidden region (``_tests()``),
+    or None when the region is not in a function called so."""
+    for k in range(region.start - 1, -1, -1):
+        line = lines[k]
+        if line.strip() and len(line) - len(line.lstrip()) < len(region.indent):
+            name = re.match(r"def (\w+)\(\):", line)
+            if not name or line != line.lstrip():
+                return None
+            calls = [n for n in range(region.end + 1, len(lines))
+                     if lines[n].rstrip() == f"{name[1]}()"]
+            return calls[0] if len(calls) == 1 else None
+    return None
 
 
 _CACHE: dict[tuple, dict[str, CellCases]] = {}
@@ -142,8 +172,12 @@ def _reports(cell, gid: str, count: int) -> tuple[dict, str | None]:
     return reports, problem
 
 
-def decide_cell(cell, gid: str, served: CellCases) -> list[str]:
-    """Decide the cell's cases from its outputs; write the verdict; the failures' messages."""
+def decide_cell(cell, gid: str, served: CellCases, diagnosis=None) -> list[str]:
+    """Decide the cell's cases from its outputs; write the verdict; the failures' messages.
+
+    ``diagnosis(reports)``, when given, names the catalogued mistakes a failed cell's answer
+    behaves like; they are kept in the cell's metadata (``course.diagnosis``: [] is a failure no
+    mistake explains) for the class report and the feedback's sentence."""
     reports, problem = _reports(cell, gid, len(served.cases))
     errors_before = any(o.get("output_type") == "error" for o in cell["outputs"])
     failures = [problem] if problem else []
@@ -155,11 +189,15 @@ def decide_cell(cell, gid: str, served: CellCases) -> list[str]:
         if message:
             failures.append(message)
     cell.source = served.source
-    if failures and not (errors_before and len(reports) == 0 and not problem):
+    if failures and not errors_before:  # a visible failure is the verdict the student sees
         more = f"\n({len(failures)} hidden checks failed)" if len(failures) > 1 else ""
         text = failures[0] + more
         cell["outputs"].append(nbformat.v4.new_output(
             "error", ename="CheckFailed", evalue=text, traceback=[f"CheckFailed: {text}"]))
+    course = cell.metadata.setdefault("course", {})
+    course.pop("diagnosis", None)  # only this step writes it: never what a submission carried
+    if (failures or errors_before) and diagnosis is not None and not problem:
+        course["diagnosis"] = diagnosis(reports)
     return failures
 
 
@@ -171,8 +209,12 @@ class DecideCases(NbGraderPreprocessor):
             raise RuntimeError("DecideCases needs ServeCases before Execute in the pipeline: "
                                "without it hidden tests would run in the student's kernel")
         served = resources[RESOURCE]
+        assignment, path = resources["nbgrader"]["assignment"], _source_path(self, resources)
         for cell in nb.cells:
             gid = grade_id(cell)
             if is_tests(cell) and gid in served:
-                decide_cell(cell, gid, served[gid])
+                cases, visible = served[gid].cases, visible_part(served[gid].source)
+                decide_cell(cell, gid, served[gid], lambda reports, gid=gid, cases=cases,
+                            visible=visible: diagnose(assignment, path, gid, cases, reports,
+                                                      visible))
         return nb, resources
