@@ -25,7 +25,7 @@ class Exercise:
     """One tests cell's failures in the class: by mistake, and who made them."""
 
     failed: int = 0
-    mistakes: Counter = field(default_factory=Counter)  # name (or "A / B") -> students
+    mistakes: Counter = field(default_factory=Counter)  # name (or "A; B") -> students
     students: dict = field(default_factory=dict)  # name -> [student, ...]
 
 
@@ -52,7 +52,7 @@ def class_misconceptions(course: Course, assignment: str, students) -> dict[str,
         for gid, names in diagnoses(course, assignment, student).items():
             exercise = table.setdefault(gid, Exercise())
             exercise.failed += 1
-            label = " / ".join(names) if names else UNEXPLAINED
+            label = "; ".join(names) if names else UNEXPLAINED
             exercise.mistakes[label] += 1
             exercise.students.setdefault(label, []).append(student)
     return dict(sorted(table.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))

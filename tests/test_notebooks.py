@@ -628,7 +628,7 @@ def test_each_mistake_is_diagnosed_and_the_report_counts_it(graded):
     table = misconceptions.class_misconceptions(course, name, scores)
     for mistake in mistakes(name):
         counted = {label: n for e in table.values() for label, n in e.mistakes.items()
-                   if mistake.name in label.split(" / ")}
+                   if mistake.name in label.split("; ")}
         assert sum(counted.values()) >= len(mistake.fails), (mistake.name, counted)
     for i, mistake in enumerate(UNCATALOGUED.get(name, [])):
         student = f"uncatalogued{i}"

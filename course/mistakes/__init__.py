@@ -54,6 +54,8 @@ def _load() -> dict[str, dict[str, Mistake]]:
         names = [m.name for m in found]
         if len(set(names)) != len(names):
             raise RuntimeError(f"course/mistakes/{module}.py: two mistakes share a name")
+        if any(";" in name for name in names):  # the report joins ambiguous diagnoses with "; "
+            raise RuntimeError(f"course/mistakes/{module}.py: a mistake's name has a ';'")
         table[module] = {m.name: m for m in found}
     return table
 
