@@ -150,9 +150,9 @@ def _print_table(course, name, students, got, failures, points, log) -> bool:
             diagnosed = misconceptions.diagnoses(course, name, s.id)
             if missed and s.expected:
                 for gid in missed:
-                    why = "; ".join(diagnosed.get(gid, [])) or "no catalogued mistake"
+                    why = "; ".join(diagnosed.get(gid) or []) or "no catalogued mistake"
                     log(f"{'':<30}lost: {gid} (diagnosed: {why})")
-            named = {n for names in diagnosed.values() for n in names}
+            named = {n for names in diagnosed.values() for n in names or []}
             if any(m.name not in named for m in s.made):
                 ok_all = False
                 log(f"{'':<30}NOT DIAGNOSED: "

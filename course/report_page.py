@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .coursedir import Course
-from .misconceptions import UNEXPLAINED
+from .misconceptions import NOT_ANSWERED, UNEXPLAINED
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 68em; color: #222;
@@ -108,7 +108,8 @@ def _section(course: Course, page: Path, s: Section) -> str:
             for label, count in exercise.mistakes.most_common():
                 who = ", ".join(_feedback_link(course, page, s.name, student)
                                 for student in exercise.students[label])
-                css = ' class="unexplained"' if label == UNEXPLAINED else ""
+                css = ' class="unexplained"' if label == UNEXPLAINED else \
+                    ' class="muted"' if label == NOT_ANSWERED else ""
                 out.append(f"<tr{css}><td>{_e(gid)}</td><td>{_e(label)}</td>"
                            f'<td><span class="num">{count}</span>: {who}</td></tr>')
         out.append("</table><p class=\"muted\">Highlighted rows match no catalogued mistake: "

@@ -150,16 +150,19 @@ def _observed(source_path: str, mistake: Mistake, visible: str, wire: list) -> l
 
 
 def diagnose(assignment: str, source_path: str, gid: str, cases, reports: dict,
-             visible: str = "") -> list[str]:
+             visible: str = "") -> list[str] | None:
     """Names of the catalogued mistakes of ``assignment`` for tests cell ``gid`` whose hidden
     reports agree with the student's ``reports`` ({case number: report}) on every case that
-    reported; [] when none does (or nothing could be compared). ``visible``: the code the
+    reported; [] when none does (or nothing could be compared); None for an exercise not
+    answered (the handed-out stub raised NotImplementedError). ``visible``: the code the
     kernel ran before the hidden calls (``visible_part`` of the tests cell)."""
     candidates = [m for m in mistakes(assignment) if gid in m.fails]
     if not candidates or not reports:
         return []
     messages = [m for n in sorted(reports) if n < len(cases)
                 and (m := decide(cases[n], reports[n])) is not None]
+    if messages and all("raised NotImplementedError" in m for m in messages):
+        return None  # an exercise not answered yet: nothing to name, no time spent on it
     found = []
     for mistake in candidates:
         if mistake.message:  # recognised by what the student's failure says

@@ -177,7 +177,8 @@ def decide_cell(cell, gid: str, served: CellCases, diagnosis=None) -> list[str]:
 
     ``diagnosis(reports)``, when given, names the catalogued mistakes a failed cell's answer
     behaves like; they are kept in the cell's metadata (``course.diagnosis``: [] is a failure no
-    mistake explains) for the class report and the feedback's sentence."""
+    mistake explains, None an exercise not answered) for the class report and the feedback's
+    sentence."""
     reports, problem = _reports(cell, gid, len(served.cases))
     errors_before = any(o.get("output_type") == "error" for o in cell["outputs"])
     failures = [problem] if problem else []
