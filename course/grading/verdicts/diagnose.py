@@ -29,7 +29,7 @@ import numpy as np
 
 from utils import observe, plain
 
-from ...mistakes import Mistake, mistakes
+from ...mistakes import Mistake, by_name, mistakes
 from ...notebooks import (
     BEGIN_HIDDEN,
     END_HIDDEN,
@@ -85,12 +85,20 @@ def _base(source_path: str) -> tuple[dict, dict[str, str]]:
     return _BASE[source_path]
 
 
-def _namespace(source_path: str, mistake: Mistake) -> dict | None:
+def _namespace(source_path: str, mistake: Mistake, prior=()) -> dict | None:
+    """The solved namespace with ``mistake`` made, and the ``prior`` mistakes the student was
+    already diagnosed with in earlier cells (a forward pass built on a wrong step is the
+    pair of them), their cells run again in the notebook's order."""
     base, answers = _base(source_path)
     if mistake.cell not in answers:
         return None
+    made: dict[str, dict[int, str]] = {}
+    for m in (*prior, mistake):
+        made.setdefault(m.cell, {})[m.region] = m.code
     namespace = dict(base)
-    _exec(solved_source(answers[mistake.cell], {mistake.region: mistake.code}), namespace)
+    for gid, source in answers.items():
+        if gid in made:
+            _exec(solved_source(source, made[gid]), namespace)
     return namespace
 
 
@@ -139,10 +147,11 @@ def visible_part(source: str) -> str:
     return "\n".join([*lines[:regions[0].start + 1], *lines[regions[0].end:]])
 
 
-def _observed(source_path: str, mistake: Mistake, visible: str, wire: list) -> list | None:
+def _observed(source_path: str, mistake: Mistake, visible: str, wire: list,
+              prior=()) -> list | None:
     """The mistake's reports of the cases, in a fresh namespace where the cell's visible
     tests ran first, as in the student's kernel."""
-    namespace = _namespace(source_path, mistake)
+    namespace = _namespace(source_path, mistake, prior)
     if namespace is None:
         return None
     _exec(visible, namespace)
@@ -150,12 +159,13 @@ def _observed(source_path: str, mistake: Mistake, visible: str, wire: list) -> l
 
 
 def diagnose(assignment: str, source_path: str, gid: str, cases, reports: dict,
-             visible: str = "") -> list[str] | None:
+             visible: str = "", prior=()) -> list[str] | None:
     """Names of the catalogued mistakes of ``assignment`` for tests cell ``gid`` whose hidden
     reports agree with the student's ``reports`` ({case number: report}) on every case that
     reported; [] when none does (or nothing could be compared); None for an exercise not
     answered (the handed-out stub raised NotImplementedError). ``visible``: the code the
-    kernel ran before the hidden calls (``visible_part`` of the tests cell)."""
+    kernel ran before the hidden calls (``visible_part`` of the tests cell); ``prior``: the
+    mistakes already diagnosed in this notebook's earlier cells, made as well."""
     candidates = [m for m in mistakes(assignment) if gid in m.fails]
     if not candidates or not reports:
         return []
@@ -172,8 +182,8 @@ def diagnose(assignment: str, source_path: str, gid: str, cases, reports: dict,
         try:
             numbers = sorted(reports)
             wire = [cases[n].wire(n) for n in numbers]
-            theirs = _observed(source_path, mistake, visible, wire)
-            again = _observed(source_path, mistake, visible, wire)  # same values twice?
+            theirs = _observed(source_path, mistake, visible, wire, prior)
+            again = _observed(source_path, mistake, visible, wire, prior)  # same values twice?
             if theirs is None or again is None:
                 continue
             if all(_agree(cases[n], reports[n], report, repeat)
@@ -182,6 +192,14 @@ def diagnose(assignment: str, source_path: str, gid: str, cases, reports: dict,
         except Exception:  # noqa: BLE001 -- a diagnosis never costs a grading
             continue
     return found
+
+
+def made(assignment: str, names) -> tuple[Mistake, ...]:
+    """The mistake a cell's diagnosis names, when it names exactly one (for later cells)."""
+    try:
+        return tuple(by_name(assignment, *names)) if names and len(names) == 1 else ()
+    except KeyError:  # not a catalogued name: nothing to carry on
+        return ()
 
 
 def sentence(names: list[str]) -> str:

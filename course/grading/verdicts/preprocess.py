@@ -39,7 +39,7 @@ from ...notebooks import (
     read,
 )
 from .decide import decide
-from .diagnose import diagnose, visible_part
+from .diagnose import diagnose, made, visible_part
 from .spec import Case, collect, payload
 
 RESOURCE = "course_cases"
@@ -211,11 +211,13 @@ class DecideCases(NbGraderPreprocessor):
                                "without it hidden tests would run in the student's kernel")
         served = resources[RESOURCE]
         assignment, path = resources["nbgrader"]["assignment"], _source_path(self, resources)
+        prior: tuple = ()  # the mistakes diagnosed so far in this notebook, cell by cell
         for cell in nb.cells:
             gid = grade_id(cell)
             if is_tests(cell) and gid in served:
                 cases, visible = served[gid].cases, visible_part(served[gid].source)
                 decide_cell(cell, gid, served[gid], lambda reports, gid=gid, cases=cases,
-                            visible=visible: diagnose(assignment, path, gid, cases, reports,
-                                                      visible))
+                            visible=visible, prior=prior: diagnose(
+                                assignment, path, gid, cases, reports, visible, prior))
+                prior += made(assignment, cell.metadata.get("course", {}).get("diagnosis"))
         return nb, resources
