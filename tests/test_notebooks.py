@@ -1,14 +1,15 @@
 """The student experience, graded for real by ``course grade`` and by plain nbgrader.
 
 For every assignment: the solved source scores full marks, the blank release scores
-zero (and finishes), every plausible mistake in ``course/mistakes/`` loses exactly
-the points of the tests it names (and the two graders agree), tampering with ``utils``
-changes nothing, the feedback hides the hidden tests, and the release is in sync and
-leak-free.
+zero (and finishes), every plausible mistake in ``course/mistakes/`` (a few to a
+submission) loses exactly the points of the tests it names (and the two graders agree),
+tampering with ``utils`` changes nothing, the feedback hides the hidden tests, and the
+release is in sync and leak-free.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -32,6 +33,9 @@ from course.notebooks import (
     RUN_ON_TAG,
     course_root,
     fill_answers,
+    grade_id,
+    is_answer,
+    is_tests,
     notebook_path,
     points_by_tests_cell,
     read,
@@ -496,36 +500,80 @@ def _tamper_cell():
     return nbformat.v4.new_code_cell(TAMPER)
 
 
+def own_tests_cells(nb) -> dict[str, set[str]]:
+    """Each answer cell's own tests cells: the graded cells between it and the next answer."""
+    own: dict[str, set[str]] = {}
+    current = None
+    for cell in nb.cells:
+        if is_answer(cell):
+            current = own.setdefault(grade_id(cell), set())
+        elif is_tests(cell) and current is not None:
+            current.add(grade_id(cell))
+    return own
+
+
+@functools.cache
+def mistake_groups(name: str) -> tuple[tuple[Mistake, ...], ...]:
+    """The catalogued mistakes packed into few submissions (``mistakes00``, ``mistakes01``...),
+    first fit in catalogue order, so that each still loses exactly its own points. Two
+    mistakes share a submission only if they are in different answer cells (two wrong
+    regions of one cell can interact), fail disjoint tests cells, and neither fails a tests
+    cell of the other's answer cell. A mistake can change what another cell's tests see only
+    through the functions its cell defines, and then it is declared to fail those tests
+    (``Mistake.fails`` names every tests cell it fails): so the group must fail
+    exactly the union of its members' ``fails``, and the diagnosis must name each member in
+    each of its cells, the earlier members being ``prior`` for the later ones, as for a real
+    student with several mistakes."""
+    own = own_tests_cells(read(notebook_path(ROOT, "source", name)))
+
+    def apart(a: Mistake, b: Mistake) -> bool:
+        return (a.cell != b.cell and not set(a.fails) & set(b.fails)
+                and not set(a.fails) & own[b.cell] and not set(b.fails) & own[a.cell])
+
+    groups: list[list[Mistake]] = []
+    for mistake in mistakes(name):
+        group = next((g for g in groups if all(apart(mistake, m) for m in g)), None)
+        if group is None:
+            groups.append(group := [])
+        group.append(mistake)
+    return tuple(tuple(g) for g in groups)
+
+
 def mistake_students(name: str) -> list[str]:
-    return [f"mistake{i:02d}" for i in range(len(mistakes(name)))]
+    return [f"mistakes{i:02d}" for i in range(len(mistake_groups(name)))]
 
 
 def nbgrader_sample(name: str) -> set[str]:
-    """The submissions plain ``nbgrader autograde`` grades as well: all but the mistakes, and
-    the first mistake of each exercise. ``course grade`` grades every submission; the two must
-    agree on these. (nbgrader runs one kernel after another, without the fork server, at about
-    twice the cost per notebook: grading every mistake twice was a quarter of CI.)"""
-    first = {}
-    for i, mistake in enumerate(mistakes(name)):
-        first.setdefault(mistake.cell, f"mistake{i:02d}")
+    """The groups of mistakes plain ``nbgrader autograde`` grades as well (it grades every
+    other submission): for each exercise, the first group with a mistake in it. First fit puts
+    the first mistake of every answer cell in ``mistakes00``, so that is usually all: the
+    mistakes the sample held when each was a submission of its own. ``course grade`` grades
+    every submission; the two must agree on these. (nbgrader runs one kernel after another,
+    without the fork server, at about twice the cost per notebook.)"""
+    first: dict[str, str] = {}
+    for student, group in zip(mistake_students(name), mistake_groups(name), strict=True):
+        for mistake in group:
+            first.setdefault(mistake.cell, student)
     return set(first.values())
 
 
 @pytest.fixture(scope="module", params=[pytest.param(a, marks=pytest.mark.xdist_group(a))
                                         for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory):
-    """Solved, blank, tampering and one-mistake submissions, graded by ``course grade``
-    (sandbox, parallel workers: all of them) and by plain ``nbgrader autograde`` (all but the
-    mistakes, and one mistake per exercise). Returns (name, the nbgrader course, the source,
-    the scores ``course grade`` gave, those nbgrader gave)."""
+    """Solved, blank, alternatives, leaker, tampering and the catalogued mistakes, a few to a
+    submission (``mistake_groups``), graded by ``course grade`` (sandbox, parallel workers,
+    diagnosis: all of them) and by plain ``nbgrader autograde`` (all but the groups of
+    mistakes, and ``nbgrader_sample`` of those). One submission per mistake was 161 notebooks;
+    the groups are 45. Returns (name, the nbgrader course, the source, the scores ``course
+    grade`` gave, those nbgrader gave)."""
     name = request.param
     course = workspace.make_course_dir(tmp_path_factory.mktemp(name), [name])
     release = read(workspace.generate(course, name))
     source = read(notebook_path(ROOT, "source", name))
     workspace.submit(course, name, "solved", fill_answers(release, source))
     workspace.submit(course, name, "blank", release)
-    for i, mistake in enumerate(mistakes(name)):
-        workspace.submit(course, name, f"mistake{i:02d}", fill_answers(release, source, [mistake]))
+    for student, group in zip(mistake_students(name), mistake_groups(name), strict=True):
+        workspace.submit(course, name, student, fill_answers(release, source, group))
     for i, group in enumerate(alternative_groups(ALTERNATIVES.get(name, []))):
         workspace.submit(course, name, f"alternative{i}", fill_answers(release, source, group))
     for i, mistake in enumerate(UNCATALOGUED.get(name, [])):
@@ -550,19 +598,23 @@ def graded(request, tmp_path_factory):
     GRADED_BY_COURSE[name] = ours
 
     skipped = sorted(set(mistake_students(name)) - nbgrader_sample(name))
-    excluded = f"--CourseDirectory.student_id_exclude={','.join(skipped)}"
-    proc = workspace.nbgrader(course, "autograde", name, "--force", excluded, check=False)
+    excluded = [f"--CourseDirectory.student_id_exclude={','.join(skipped)}"] if skipped else []
+    proc = workspace.nbgrader(course, "autograde", name, "--force", *excluded, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return name, course, source, workspace.scores(ours, name), workspace.scores(course, name)
 
 
 def test_course_grade_gives_the_grades_nbgrader_autograde_gives(graded):
-    """Every submission nbgrader graded (solved, blank, a mistake in each exercise, the
-    alternatives, the leaker...): ``course grade`` decides hidden cases in its workers, nbgrader
-    in its own process; the grades are the same."""
+    """Every submission nbgrader graded (solved, blank, a group with a mistake in each
+    exercise, the alternatives, the leaker...): ``course grade`` decides hidden cases in its
+    workers, nbgrader in its own process; the grades are the same."""
     name, _, _, scores, by_nbgrader = graded
     assert set(by_nbgrader) == set(scores) - (set(mistake_students(name)) - nbgrader_sample(name))
-    assert len(by_nbgrader) > len(scores) // 3
+    assert set(mistake_students(name)) <= set(scores)
+    covered = {m.cell for student, group in zip(mistake_students(name), mistake_groups(name),
+                                                strict=True)
+               if student in by_nbgrader for m in group}
+    assert covered == {m.cell for m in mistakes(name)}  # every exercise with a mistake
     for student, cells in by_nbgrader.items():
         assert scores[student] == cells, student
 
@@ -603,14 +655,31 @@ def test_run_all_goes_on_past_every_cell_a_blank_notebook_fails(graded):
 
 
 def test_each_mistake_loses_exactly_its_own_points(graded):
+    """A submission holding a group of mistakes fails exactly the tests cells they name, all
+    of their points, and keeps every other point."""
     name, _, source, scores, _ = graded
     points = points_by_tests_cell(source)
-    for i, mistake in enumerate(mistakes(name)):
-        got = scores[f"mistake{i:02d}"]
+    for student, group in zip(mistake_students(name), mistake_groups(name), strict=True):
+        got = scores[student]
+        names = [m.name for m in group]
+        fails = {g for m in group for g in m.fails}
         failed = {g for g, (s, m) in got.items() if s < m}
-        assert failed == set(mistake.fails), f"{mistake.name}: failed {sorted(failed)}"
+        assert failed == fails, f"{student} {names}: failed {sorted(failed)}, not {sorted(fails)}"
         assert sum(s for s, _ in got.values()) == sum(points.values()) - sum(
-            points[g] for g in mistake.fails)
+            points[g] for g in fails), f"{student} {names}"
+
+
+def test_mistake_groups_hold_each_mistake_once_in_cells_apart():
+    """The grouping itself: every catalogued mistake in exactly one group, no two members in
+    one answer cell or failing one tests cell; every mistake fails tests cells that exist."""
+    for name in ASSIGNMENTS:
+        groups = mistake_groups(name)
+        assert sorted(m.name for g in groups for m in g) == sorted(m.name for m in mistakes(name))
+        tests = set(points_by_tests_cell(read(notebook_path(ROOT, "source", name))))
+        for group in groups:
+            assert len({m.cell for m in group}) == len(group), (name, group)
+            fails = [g for m in group for g in m.fails]
+            assert len(set(fails)) == len(fails) and set(fails) <= tests, (name, fails)
 
 
 def test_each_mistake_is_diagnosed_and_the_report_counts_it(graded):
@@ -619,10 +688,11 @@ def test_each_mistake_is_diagnosed_and_the_report_counts_it(graded):
     each mistake once and the uncatalogued ones as unexplained."""
     name, _, _, scores, _ = graded
     course = Course(GRADED_BY_COURSE[name])
-    for i, mistake in enumerate(mistakes(name)):
-        found = misconceptions.diagnoses(course, name, f"mistake{i:02d}")
-        for gid in mistake.fails:
-            assert mistake.name in found.get(gid, []), (mistake.name, gid, found)
+    for student, group in zip(mistake_students(name), mistake_groups(name), strict=True):
+        found = misconceptions.diagnoses(course, name, student)
+        for mistake in group:
+            for gid in mistake.fails:
+                assert mistake.name in found.get(gid, []), (student, mistake.name, gid, found)
     for student in [s for s in scores if s == "solved" or s.startswith("alternative")]:
         assert misconceptions.diagnoses(course, name, student) == {}, student
     table = misconceptions.class_misconceptions(course, name, scores)
@@ -640,20 +710,25 @@ def test_each_mistake_is_diagnosed_and_the_report_counts_it(graded):
         section = "\n".join(misconceptions.markdown(table))
         assert "match no catalogued mistake" in section
     # the student reads the diagnosis in the feedback, in one sentence
-    first = mistakes(name)[0]
-    page = course.feedback_page(name, "mistake00").read_text()
+    first = mistake_groups(name)[0][0]
+    page = course.feedback_page(name, mistake_students(name)[0]).read_text()
     assert f"common mistake: {first.name}" in unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def test_patching_utils_does_not_change_the_grade(graded):
-    name, _, _, scores, _ = graded
+    """The tamper submission is "naive sigmoid overflows" plus a cell that patches ``utils``:
+    it scores no more than that mistake alone, which is full marks less the points of the
+    tests it names (what ``test_each_mistake_loses_exactly_its_own_points`` proves of its
+    group, so no lone submission is graded for it)."""
+    name, _, source, scores, _ = graded
     if name != "ch1_perceptron":
         pytest.skip("tampering scenario written for chapter 1")
     failed = {g for g, (s, m) in scores["tamper"].items() if s < m}
     assert "sigmoid_tests" in failed  # the wrong sigmoid still fails its literal values
     total = sum(s for s, _ in scores["tamper"].values())
-    alone = [m.name for m in mistakes(name)].index("naive sigmoid overflows")
-    assert total <= sum(s for s, _ in scores[f"mistake{alone:02d}"].values())
+    points = points_by_tests_cell(source)
+    (alone,) = by_name(name, "naive sigmoid overflows")
+    assert total <= sum(points.values()) - sum(points[g] for g in alone.fails)
 
 
 def test_feedback_hides_hidden_tests(graded):
