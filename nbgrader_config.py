@@ -20,6 +20,7 @@ from nbgrader.preprocessors import (
 
 from course.grading.edition_execute import EditionExecute
 from course.grading.feedback import FeedbackExporter, HideHiddenTestDetails, SanitizeOutputs
+from course.grading.late import PerDayPenalty
 from course.grading.verdicts import DecideCases, ServeCases
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
@@ -70,3 +71,11 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestDetails, ClearHidde
 # nbconvert's HTMLExporter with its templates compiled once per process (course/feedback.py)
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.FeedbackExporter.sanitize_html = True
+
+# Collecting from nbgrader's exchange (a hub; docs/deployment.md §2): a submission counts for
+# the student who owns its files, whatever its name says, and is dated by the kernel's record
+# of when its files changed, whatever its timestamp says (course/exchange.py). A late one is
+# recorded late against the due date in the gradebook and loses 10 % of its score per started
+# day (course/grading/late.py; PerDayPenalty.per_day and .grace_minutes change the policy).
+c.ExchangeFactory.collect = "course.exchange.CourseCollect"
+c.AssignLatePenalties.plugin_class = PerDayPenalty

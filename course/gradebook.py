@@ -106,9 +106,10 @@ def make_api(cfg):
 class Result:
     """One student's autograded submission of one assignment."""
 
-    score: float
+    score: float  # after the late penalty (course/grading/late.py), as grades.csv has it
     max_score: float
-    cells: dict = field(default_factory=dict)  # tests grade_id -> (score, max)
+    cells: dict = field(default_factory=dict)  # tests grade_id -> (score, max), before it
+    late_penalty: float = 0.0
 
 
 def results(url: str, assignment: str) -> dict[str, Result]:
@@ -130,8 +131,9 @@ def results(url: str, assignment: str) -> dict[str, Result]:
             cells = {grade.name: (float(grade.score), float(grade.max_score))
                      for notebook in submission.notebooks for grade in notebook.grades
                      if grade.max_score > 0}
-            found[student.id] = Result(float(submission.score), float(submission.max_score),
-                                       cells)
+            penalty = float(submission.late_submission_penalty or 0.0)
+            found[student.id] = Result(float(submission.score) - penalty,
+                                       float(submission.max_score), cells, penalty)
     return found
 
 

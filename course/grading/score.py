@@ -51,7 +51,9 @@ class Scorer:
             return
         shutil.copytree(folder, target, symlinks=True)
         stamp = _small_regular_file(Path(sub.folder) / "timestamp.txt")
-        if stamp is not None:
+        if stamp is not None:  # the copy kept the submitted file's mode (read-only, maybe)
+            target.chmod(target.stat().st_mode | 0o700)
+            (target / "timestamp.txt").unlink(missing_ok=True)
             (target / "timestamp.txt").write_bytes(stamp)
         with contextlib.redirect_stdout(io.StringIO()):
             result = passes.autograde(self.api, sub.assignment, sub.student)

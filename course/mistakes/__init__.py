@@ -5,8 +5,9 @@ plausibly write, and names the tests cells it must fail; every other tests cell 
 keep its points. The verdict step recognises it in a student's failed cell by running it on
 the same hidden cases (``course.grading.verdicts.diagnose``), so its name is the sentence a
 student reads: say what the answer does wrong, not what it should do.
-``tests/test_notebooks.py`` grades one submission per mistake with nbgrader to prove it, and
-the demo's simulated students make some of them.
+``tests/test_notebooks.py`` proves it under ``course grade`` and nbgrader, a few mistakes to a
+submission (each in its own answer cell, failing tests cells no other one fails), and the
+demo's simulated students make some of them.
 
 Adding an assignment: write ``course/mistakes/<assignment>.py`` with a ``MISTAKES`` list
 and add its module to ``_MODULES`` below (one line).
