@@ -37,7 +37,12 @@ PARTLY_WRONG = "relu with np.max (a reduction)"  # a catalogued mistake its visi
 PARTLY_SKIPPED = "softmax_answer"
 LATE_ANSWER = "threshold_unit_answer"  # what the blank student adds after the deadline
 
-why = hubmod.missing() or lab.available()
+# The hub is a machine's worth of processes (four servers, Chromium, grading kernels): beside the
+# parallel suite it slows the load tests past their bounds and its grading kernels look like
+# leftovers to theirs, so the README's test command runs it alone, after the rest (COURSE_HUB=1).
+why = hubmod.missing() or lab.available() or (
+    None if os.environ.get("COURSE_HUB") == "1" else
+    "runs alone after the parallel suite: COURSE_HUB=1 python -m pytest -n0 tests/test_hub.py")
 pytestmark = [pytest.mark.skipif(why is not None, reason=why or ""),
               pytest.mark.xdist_group("hub")]
 
