@@ -149,6 +149,19 @@ def solved_source(source: str, replacements: dict[int, str] | None = None) -> st
     return "\n".join(out)
 
 
+def hidden_only_lines(source_nb, shortest: int = 31) -> set[str]:
+    """The lines (stripped, at least ``shortest`` characters) that only the hidden tests of
+    ``source_nb`` hold: a line that also stands in visible code, or inside one of its lines,
+    would be no leak if a student saw it. What feedback must never show."""
+    hidden, visible = set(), set()
+    for cell in source_nb.cells:
+        inside = dict(region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN))
+        hidden.update(line.strip() for line in inside.values() if len(line.strip()) >= shortest)
+        visible.update(line.strip() for n, line in enumerate(cell.source.splitlines(), start=1)
+                       if n not in inside)
+    return {line for line in hidden - visible if not any(line in v for v in visible)}
+
+
 def fill_answers(release_nb, source_nb, mistakes=(), drop_cells=(), skip_answers=()):
     """A simulated submission: the release notebook with the answer cells filled in.
 

@@ -25,7 +25,7 @@ import pytest
 
 from course.gradebook import results
 from course.mistakes import by_name
-from course.notebooks import fill_answers, grade_id, is_answer
+from course.notebooks import fill_answers, grade_id, hidden_only_lines, is_answer
 from tests import browser as lab
 from tests import hub as hubmod
 from tests.hub import COURSE_ID, INSTRUCTOR, STUDENTS, Hub
@@ -272,7 +272,8 @@ def semester(s: Semester, hub: Hub) -> None:
     expected = {"alice": 30.0, "bob": 24.3, "carol": 1.8}
 
     # 6. each student reads their feedback; no hidden test in it
-    hidden = hidden_lines(source)
+    hidden = hidden_only_lines(source)
+    assert hidden
     for student in STUDENTS:
         with s.step(f"{student}: fetch and read feedback"):
             page = s.assignments(student)
@@ -314,22 +315,6 @@ def late_records(course: Path) -> dict[str, float]:
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
         return {s: gb.find_submission(A, s).total_seconds_late for s in STUDENTS}
-
-
-def hidden_lines(source) -> set[str]:
-    """Lines only the hidden tests contain (not also in visible code), as in
-    tests/test_notebooks.py."""
-    from course.notebooks import BEGIN_HIDDEN, END_HIDDEN, region_lines
-
-    hidden, visible = set(), set()
-    for cell in source.cells:
-        inside = dict(region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN))
-        hidden.update(line.strip() for line in inside.values() if len(line.strip()) > 30)
-        visible.update(line.strip() for n, line in enumerate(cell.source.splitlines(), start=1)
-                       if n not in inside)
-    only = {line for line in hidden - visible if not any(line in v for v in visible)}
-    assert only
-    return only
 
 
 # Run as bob, after the deadline, knowing the exact name of alice's submission (which the

@@ -27,19 +27,17 @@ from course.coursedir import Course
 from course.grading.feedback import PASSED_MESSAGE
 from course.mistakes import MISTAKES, Mistake, by_name, mistakes
 from course.notebooks import (
-    BEGIN_HIDDEN,
-    END_HIDDEN,
     KERNEL_CASES_CALL,
     RUN_ON_TAG,
     course_root,
     fill_answers,
     grade_id,
+    hidden_only_lines,
     is_answer,
     is_tests,
     notebook_path,
     points_by_tests_cell,
     read,
-    region_lines,
 )
 
 ROOT = course_root()
@@ -737,14 +735,7 @@ def test_feedback_hides_hidden_tests(graded):
     that only the hidden tests contain, nor the call the kernel ran in their place; the
     kernel itself never saw them."""
     name, course, source, _, _ = graded
-    hidden, visible = set(), set()
-    for cell in source.cells:
-        inside = dict(region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN))
-        hidden.update(line.strip() for line in inside.values() if len(line.strip()) > 30)
-        visible.update(line.strip() for n, line in enumerate(cell.source.splitlines(), start=1)
-                       if n not in inside)
-    # a line that also stands in visible code (or in one of its lines) is no leak
-    hidden_only = {line for line in hidden - visible if not any(line in v for v in visible)}
+    hidden_only = hidden_only_lines(source)
     assert hidden_only
     for student in ("solved", "leaker"):
         workspace.nbgrader(course, "generate_feedback", name, "--student", student, "--force")
